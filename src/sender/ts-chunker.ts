@@ -1,0 +1,122 @@
+// Cuts an MPEG-TS byte stream into RTP/MP2T payloads (RFC 2250: 7 TS packets each) and gives each the
+// media time of its first byte, interpolated between PCRs as a CBR multiplexer intends (ISO/IEC 13818-1 §2.4.2.2).
+import {
+  PCR_CLOCK_HZ,
+  TS_PACKET_BYTES,
+  TS_PACKETS_PER_RTP,
+  TS_SYNC_BYTE,
+  pcrDelta,
+  readPcr,
+  tsPid,
+} from '../packet/mpegts.js';
+
+export interface MediaChunk {
+  /** A whole number of TS packets, at most 7. */
+  readonly payload: Uint8Array;
+  /** Media time of the chunk's first byte in 27 MHz ticks from the stream's first PCR (unwrapped). */
+  readonly pcrTicks: number;
+}
+
+interface Pending {
+  readonly payload: Uint8Array;
+  readonly position: number;
+}
+
+export class TsChunker {
+  #carry = new Uint8Array(0);
+  #current: Uint8Array[] = [];
+  #currentPosition = 0;
+  #position = 0; // bytes of TS packets seen
+  #pending: Pending[] = [];
+  #pcrPid: number | undefined;
+  #lastPcr: { position: number; ticks: number; raw: number } | undefined;
+  #ticksPerByte = 0;
+  #discardedBytes = 0;
+
+  /** Bytes skipped to regain TS sync (garbage between packets). */
+  get discardedBytes(): number {
+    return this.#discardedBytes;
+  }
+
+  push(bytes: Uint8Array): MediaChunk[] {
+    const data = this.#carry.length === 0 ? bytes : concat(this.#carry, bytes);
+    let offset = 0;
+    const out: MediaChunk[] = [];
+    while (data.length - offset >= TS_PACKET_BYTES) {
+      if (data[offset] !== TS_SYNC_BYTE) {
+        offset++;
+        this.#discardedBytes++;
+        continue;
+      }
+      this.#packet(data.subarray(offset, offset + TS_PACKET_BYTES), out);
+      offset += TS_PACKET_BYTES;
+    }
+    this.#carry = data.slice(offset);
+    return out;
+  }
+
+  /** End of input: emits what is left, timed by the last known rate. */
+  flush(): MediaChunk[] {
+    if (this.#current.length > 0) this.#closeChunk();
+    const out: MediaChunk[] = [];
+    const last = this.#lastPcr;
+    for (const p of this.#pending) {
+      const ticks = last === undefined ? 0 : last.ticks + (p.position - last.position) * this.#ticksPerByte;
+      out.push({ payload: p.payload, pcrTicks: Math.max(0, ticks) });
+    }
+    this.#pending = [];
+    return out;
+  }
+
+  #packet(packet: Uint8Array, out: MediaChunk[]): void {
+    if (this.#current.length === 0) this.#currentPosition = this.#position;
+    this.#current.push(packet);
+    const pcr = readPcr(packet);
+    const pid = tsPid(packet);
+    if (pcr !== undefined && (this.#pcrPid === undefined || this.#pcrPid === pid)) {
+      this.#pcrPid = pid;
+      this.#onPcr(this.#position, pcr, out);
+    }
+    this.#position += TS_PACKET_BYTES;
+    if (this.#current.length === TS_PACKETS_PER_RTP) this.#closeChunk();
+  }
+
+  #closeChunk(): void {
+    this.#pending.push({ payload: concat(...this.#current), position: this.#currentPosition });
+    this.#current = [];
+  }
+
+  #onPcr(position: number, raw: number, out: MediaChunk[]): void {
+    const last = this.#lastPcr;
+    let ticks = 0;
+    if (last !== undefined) {
+      ticks = last.ticks + pcrDelta(last.raw, raw);
+      const bytes = position - last.position;
+      if (bytes > 0 && ticks > last.ticks) this.#ticksPerByte = (ticks - last.ticks) / bytes;
+    }
+    this.#lastPcr = { position, ticks, raw };
+    // Everything that starts at or before this PCR can now be timed.
+    let i = 0;
+    for (; i < this.#pending.length; i++) {
+      const p = this.#pending[i]!;
+      if (p.position > position) break;
+      const t = last === undefined ? 0 : last.ticks + (p.position - last.position) * this.#ticksPerByte;
+      out.push({ payload: p.payload, pcrTicks: Math.max(0, Math.min(t, ticks)) });
+    }
+    this.#pending.splice(0, i);
+  }
+}
+
+export const pcrTicksToMs = (ticks: number): number => (ticks * 1000) / PCR_CLOCK_HZ;
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,70 @@
+// Associated data for every key wrap (AES-256-GCM, src/crypto/aead-wrap.ts). The AAD names what the wrapped key
+// is and whom it is for, so a wrapped key copied into another context fails to unwrap.
+//
+// Each AAD is the UTF-8 of one ASCII line, fields separated by single spaces, numbers in decimal:
+//
+//   keycast/v1 psk>client client=<clientId> programme=<programmeId> segment=<segment> epoch=<epoch>
+//       a programme segment key (PSK) for one client, under that client's wrap key (HKDF of UK)
+//   keycast/v1 ck>client client=<clientId> programme=<programmeId> key=<keyId>
+//       a content key (CK = SRTP master key ‖ master salt) for the sender, under the sender's wrap key
+//   keycast/v1 ck>psk programme=<programmeId> segment=<segment> epoch=<epoch> key=<keyId>
+//       a content key inside a key message, under the PSK of (programme, segment, epoch)
+//   keycast/v1 uk>master client=<clientId>
+//   keycast/v1 psk>master programme=<programmeId> segment=<segment> epoch=<epoch>
+//   keycast/v1 ck>master programme=<programmeId> key=<keyId>
+//       keys at rest in the store, under the server master key
+//
+// `a>b` reads "a wrapped under b". Changing a string is a wire-format change: bump v1.
+
+const enc = new TextEncoder();
+
+function checkIds(ids: Record<string, number>): void {
+  for (const [name, v] of Object.entries(ids)) {
+    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff)
+      throw new RangeError(`AAD: ${name} must be a u32, got ${v}`);
+  }
+}
+
+export function aadSegmentKeyForClient(
+  clientId: number,
+  programmeId: number,
+  segment: number,
+  epoch: number,
+): Uint8Array {
+  checkIds({ clientId, programmeId, segment, epoch });
+  return enc.encode(
+    `keycast/v1 psk>client client=${clientId} programme=${programmeId} segment=${segment} epoch=${epoch}`,
+  );
+}
+
+export function aadContentKeyForClient(clientId: number, programmeId: number, keyId: number): Uint8Array {
+  checkIds({ clientId, programmeId, keyId });
+  return enc.encode(`keycast/v1 ck>client client=${clientId} programme=${programmeId} key=${keyId}`);
+}
+
+export function aadContentKeyUnderSegmentKey(
+  programmeId: number,
+  segment: number,
+  epoch: number,
+  keyId: number,
+): Uint8Array {
+  checkIds({ programmeId, segment, epoch, keyId });
+  return enc.encode(
+    `keycast/v1 ck>psk programme=${programmeId} segment=${segment} epoch=${epoch} key=${keyId}`,
+  );
+}
+
+export function aadClientKeyAtRest(clientId: number): Uint8Array {
+  checkIds({ clientId });
+  return enc.encode(`keycast/v1 uk>master client=${clientId}`);
+}
+
+export function aadSegmentKeyAtRest(programmeId: number, segment: number, epoch: number): Uint8Array {
+  checkIds({ programmeId, segment, epoch });
+  return enc.encode(`keycast/v1 psk>master programme=${programmeId} segment=${segment} epoch=${epoch}`);
+}
+
+export function aadContentKeyAtRest(programmeId: number, keyId: number): Uint8Array {
+  checkIds({ programmeId, keyId });
+  return enc.encode(`keycast/v1 ck>master programme=${programmeId} key=${keyId}`);
+}

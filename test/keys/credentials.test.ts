@@ -1,0 +1,48 @@
+import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { generateSigningKeyPair } from '../../src/crypto/sign.js';
+import { asClientId } from '../../src/ids.js';
+import { generateClientKey } from '../../src/keys/client-key.js';
+import {
+  CredentialsError,
+  readCredentialsFile,
+  writeCredentialsFile,
+  type Credentials,
+} from '../../src/keys/credentials.js';
+
+const creds: Credentials = {
+  version: 1,
+  clientId: asClientId(3),
+  role: 'receiver',
+  clientKey: generateClientKey(),
+  serverUrl: 'http://127.0.0.1:8443',
+  serverPublicKey: generateSigningKeyPair().publicKey,
+};
+
+describe('credentials file', () => {
+  it('is written mode 0600 and reads back', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keycast-cred-'));
+    const file = join(dir, 'c.json');
+    await writeCredentialsFile(file, creds);
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect(await readCredentialsFile(file)).toEqual(creds);
+  });
+
+  it('gives clear errors naming the bad fields', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keycast-cred-'));
+    const file = join(dir, 'c.json');
+    await writeCredentialsFile(file, creds);
+    const json = JSON.parse(await readFile(file, 'utf8'));
+    await writeFile(file, JSON.stringify({ ...json, clientKey: 'AAAA', role: 'admin', version: 2 }));
+    const err = await readCredentialsFile(file).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CredentialsError);
+    expect(String(err)).toMatch(/clientKey: clientKey must decode to 32 bytes/);
+    expect(String(err)).toMatch(/role: role must be one of receiver, sender/);
+    expect(String(err)).toMatch(/version: version must be 1/);
+    await writeFile(file, '{not json');
+    await expect(readCredentialsFile(file)).rejects.toThrow(/not JSON/);
+    await expect(readCredentialsFile(join(dir, 'missing.json'))).rejects.toThrow(/cannot read/);
+  });
+});

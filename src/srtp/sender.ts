@@ -1,0 +1,152 @@
+// The SRTP sender: RTP in, SRTP out (RFC 3711 §3.3). Per-SSRC index estimation (Appendix A, so
+// an input that is itself reordered still gets the right indices), one active master key chosen
+// by its key id, the MKI naming it in every packet, and the per-key packet limit (§9.2).
+
+import type { KeyId, Ssrc } from '../ids.js';
+import { srtpProfile } from '../crypto/srtp-profiles.js';
+import type { SrtpProfile, SrtpProfileName } from '../crypto/srtp-profiles.js';
+import { decodeRtpHeader, decodeRtpPadding } from '../packet/rtp-header.js';
+import { writeSrtpMki } from '../packet/srtp-trailer.js';
+import type { MkiLengthBytes } from '../packet/srtp-trailer.js';
+import { SRTP_MAX_INDEX, estimateSrtpIndex } from './index-estimate.js';
+import { checkMkiLength, describeMki, holdKey, zeroizeKey } from './keys.js';
+import type { HeldKey } from './keys.js';
+import { SRTP_DEFAULT_REPLAY_WINDOW_PACKETS } from './replay-window.js';
+import { SrtpStreams } from './streams.js';
+import type { SrtpMasterKey, SrtpRejectReason, SrtpStreamState } from './types.js';
+
+export interface SrtpSenderOptions {
+  readonly profile: SrtpProfileName;
+  readonly mkiLengthBytes: MkiLengthBytes;
+  /** How far back an out-of-order input packet may be and still be sent; default 128. */
+  readonly replayWindowPackets?: number;
+  /** Packets one master key may protect, all SSRCs together; default and maximum 2^48 (RFC 3711 §9.2). */
+  readonly maxPacketsPerKey?: number;
+}
+
+export type SrtpProtectResult =
+  | { readonly ok: true; readonly packet: Uint8Array; readonly index: number; readonly keyId: KeyId }
+  | { readonly ok: false; readonly reason: SrtpRejectReason };
+
+interface SenderKey extends HeldKey {
+  packets: number;
+}
+
+export class SrtpSender {
+  readonly profile: SrtpProfile;
+  readonly mkiLengthBytes: MkiLengthBytes;
+  readonly #maxPacketsPerKey: number;
+  readonly #keys = new Map<KeyId, SenderKey>();
+  readonly #keyIdByMki = new Map<number, KeyId>();
+  readonly #streams: SrtpStreams;
+  #active: SenderKey | undefined;
+
+  constructor(opts: SrtpSenderOptions) {
+    this.profile = srtpProfile(opts.profile);
+    this.mkiLengthBytes = checkMkiLength('SrtpSender', opts.mkiLengthBytes);
+    this.#streams = new SrtpStreams(
+      'SrtpSender',
+      opts.replayWindowPackets ?? SRTP_DEFAULT_REPLAY_WINDOW_PACKETS,
+    );
+    const max = opts.maxPacketsPerKey ?? this.profile.maxPacketsPerKey;
+    if (!Number.isSafeInteger(max) || max < 1 || max > this.profile.maxPacketsPerKey) {
+      throw new RangeError(`SrtpSender: maxPacketsPerKey must be an integer in 1..2^48, got ${max}`);
+    }
+    this.#maxPacketsPerKey = max;
+  }
+
+  /**
+   * Adds a master key ahead of use; derives its session keys now. Throws on wrong lengths, a key id
+   * added twice, or an MKI another key already uses. With mkiLengthBytes 0 the key is also activated
+   * (there is room for one key only).
+   */
+  addKey(key: SrtpMasterKey): void {
+    if (this.#keys.has(key.keyId)) throw new Error(`SrtpSender.addKey: key ${key.keyId} is already added`);
+    const held = holdKey('SrtpSender.addKey', this.profile, this.mkiLengthBytes, key);
+    const holder = this.#keyIdByMki.get(held.mki);
+    if (holder !== undefined) {
+      zeroizeKey(held);
+      throw new Error(
+        `SrtpSender.addKey: key ${key.keyId} has ${describeMki(held.mki, this.mkiLengthBytes)}, already used by key ${holder}`,
+      );
+    }
+    const entry: SenderKey = { ...held, packets: 0 };
+    this.#keys.set(key.keyId, entry);
+    this.#keyIdByMki.set(entry.mki, key.keyId);
+    if (this.mkiLengthBytes === 0) this.#active = entry;
+  }
+
+  /** Later protect() calls use this key. Throws if it was never added (or is retired). */
+  activate(keyId: KeyId): void {
+    const entry = this.#keys.get(keyId);
+    if (entry === undefined) throw new Error(`SrtpSender.activate: unknown key ${keyId}`);
+    this.#active = entry;
+  }
+
+  /** Zeroizes and deletes the key at once. Retiring the active key leaves none active. No-op if unknown. */
+  retire(keyId: KeyId): void {
+    const entry = this.#keys.get(keyId);
+    if (entry === undefined) return;
+    this.#keys.delete(keyId);
+    this.#keyIdByMki.delete(entry.mki);
+    if (this.#active === entry) this.#active = undefined;
+    zeroizeKey(entry);
+  }
+
+  hasKey(keyId: KeyId): boolean {
+    return this.#keys.has(keyId);
+  }
+
+  get activeKeyId(): KeyId | undefined {
+    return this.#active?.keyId;
+  }
+
+  streamState(ssrc: Ssrc): SrtpStreamState | undefined {
+    return this.#streams.state(ssrc);
+  }
+
+  /** Sets the stream's ROC and last sequence number (starting ROC; tests). Throws on out-of-range values. */
+  setStreamState(ssrc: Ssrc, s: SrtpStreamState): void {
+    this.#streams.set('SrtpSender.setStreamState', ssrc, s);
+  }
+
+  /**
+   * Protects one RTP packet (header + payload + padding) into a new buffer:
+   * header | encrypted payload | MKI | tag. The input is not modified.
+   *
+   * Refusals: too_short / bad_version / bad_header (not RTP), bad_padding (P=1 with a bad count),
+   * unknown_key (no active key), replay (that index was already sent, or is older than the window),
+   * key_exhausted (the index would pass 2^48 - 1, or the key's packet budget is spent).
+   */
+  protect(rtp: Uint8Array): SrtpProtectResult {
+    const decoded = decodeRtpHeader(rtp);
+    if (!decoded.ok) return { ok: false, reason: decoded.reason };
+    const { header, headerLengthBytes } = decoded;
+    if (!decodeRtpPadding(rtp, headerLengthBytes).ok) return { ok: false, reason: 'bad_padding' };
+    const key = this.#active;
+    if (key === undefined) return { ok: false, reason: 'unknown_key' };
+
+    const stream = this.#streams.get(header.ssrc);
+    const index = estimateSrtpIndex(stream?.highestIndex, header.sequenceNumber);
+    if (index > SRTP_MAX_INDEX) return { ok: false, reason: 'key_exhausted' };
+    if (index < 0 || (stream !== undefined && !stream.accepts(index))) return { ok: false, reason: 'replay' };
+    if (key.packets >= this.#maxPacketsPerKey) return { ok: false, reason: 'key_exhausted' };
+
+    const t = key.transform;
+    const authenticatedBytes = rtp.byteLength + t.cipherOverheadBytes;
+    const out = new Uint8Array(authenticatedBytes + this.mkiLengthBytes + t.authTagBytes);
+    t.protect(
+      rtp,
+      headerLengthBytes,
+      header.ssrc,
+      index,
+      out.subarray(0, authenticatedBytes),
+      out.subarray(authenticatedBytes + this.mkiLengthBytes),
+    );
+    writeSrtpMki(key.mki, this.mkiLengthBytes, out, authenticatedBytes);
+
+    this.#streams.commit(header.ssrc, index);
+    key.packets += 1;
+    return { ok: true, packet: out, index, keyId: key.keyId };
+  }
+}

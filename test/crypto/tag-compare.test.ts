@@ -1,0 +1,37 @@
+// The tag comparison goes through crypto.timingSafeEqual, after a length check (STYLE.md "Crypto").
+import { describe, expect, it, vi } from 'vitest';
+
+const calls = vi.hoisted(() => ({ lengths: [] as [number, number][] }));
+
+vi.mock('node:crypto', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:crypto')>();
+  return {
+    ...actual,
+    timingSafeEqual: (a: NodeJS.ArrayBufferView, b: NodeJS.ArrayBufferView): boolean => {
+      calls.lengths.push([a.byteLength, b.byteLength]);
+      return actual.timingSafeEqual(a, b);
+    },
+  };
+});
+
+const { srtpProfile } = await import('../../src/crypto/srtp-profiles.js');
+const { hex } = await import('../srtp/helpers.js');
+const { LIBSRTP } = await import('./vectors.js');
+
+describe('tag comparison', () => {
+  it('uses timingSafeEqual on equal-length tags, and skips it when the length differs', () => {
+    const p = LIBSRTP.packets[0]!;
+    const t = srtpProfile(p.profile).createTransform(hex(p.masterKey), hex(p.masterSalt));
+    const srtp = hex(p.srtp);
+    calls.lengths.length = 0;
+    expect(
+      t.unprotect(srtp.subarray(0, 28), 12, 0xcafebabe, p.index, srtp.subarray(28), new Uint8Array(28)),
+    ).toBe(true);
+    expect(calls.lengths).toEqual([[10, 10]]);
+    calls.lengths.length = 0;
+    expect(
+      t.unprotect(srtp.subarray(0, 28), 12, 0xcafebabe, p.index, srtp.subarray(29), new Uint8Array(28)),
+    ).toBe(false);
+    expect(calls.lengths).toEqual([]);
+  });
+});

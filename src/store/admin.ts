@@ -1,0 +1,283 @@
+// Operator operations over the store, shared by the CLI (`keycast client enrol`, `service create`, ...) and by the
+// demo, which calls them in-process. Each runs in one transaction and, where it changes who may get keys, appends a
+// log record in that same transaction. Bad operator input throws AdminError with a message fit for a terminal.
+import { isIPv4, isIPv6 } from 'node:net';
+import { type ClientId, type ProgrammeId, type SegmentIndex, type ServiceId } from '../ids.js';
+import { generateClientKey, type ClientRole, CLIENT_ROLES } from '../keys/client-key.js';
+import type { Credentials } from '../keys/credentials.js';
+import { DEFAULT_PROFILE, isKeyMessageProfile } from '../packet/profile-code.js';
+import type { ServerSecrets } from './data-dir.js';
+import {
+  PROGRAMME_PRICINGS,
+  type ClientRow,
+  type EntitlementRow,
+  type ProgrammePricing,
+  type ProgrammeRow,
+  type ServiceRow,
+  type Store,
+} from './types.js';
+import { sealClientKey } from './vault.js';
+
+export class AdminError extends Error {
+  override readonly name = 'AdminError';
+}
+
+export const DEFAULT_SEGMENT_LENGTH_MS = 300_000;
+export const DEFAULT_CRYPTO_PERIOD_MS = 10_000;
+export const DEFAULT_MKI_LENGTH_BYTES = 4;
+export const DEFAULT_SERVER_URL = 'http://127.0.0.1:8443';
+const PERIOD = /^[0-9]{4}-(0[1-9]|1[0-2])$/;
+
+function check(cond: boolean, message: string): asserts cond {
+  if (!cond) throw new AdminError(message);
+}
+
+function checkU32(name: string, v: number, min = 0): void {
+  check(
+    Number.isInteger(v) && v >= min && v <= 0xffffffff,
+    `${name} must be an integer in ${min}..4294967295, got ${v}`,
+  );
+}
+
+function checkName(name: string): void {
+  check(name.trim().length > 0 && name.length <= 200, 'name must be 1..200 characters');
+}
+
+/** 'YYYY-MM' of a UTC instant: the subscription period that covers it. */
+export function periodOf(timeMs: number): string {
+  return new Date(timeMs).toISOString().slice(0, 7);
+}
+
+export function isPeriod(s: string): boolean {
+  return PERIOD.test(s);
+}
+
+export function isMulticastGroup(group: string): boolean {
+  if (isIPv4(group)) {
+    const first = Number(group.split('.')[0]);
+    return first >= 224 && first <= 239;
+  }
+  return isIPv6(group) && group.toLowerCase().startsWith('ff');
+}
+
+export interface EnrolInput {
+  readonly name: string;
+  readonly role?: ClientRole;
+  /** Written into the credentials file; default http://127.0.0.1:8443. */
+  readonly serverUrl?: string;
+  readonly nowMs?: number;
+}
+
+/** Enrols a client: a fresh UK stored under the master key, and the credentials to hand to the client. */
+export async function enrolClient(
+  store: Store,
+  secrets: ServerSecrets,
+  input: EnrolInput,
+): Promise<{ readonly client: ClientRow; readonly credentials: Credentials }> {
+  checkName(input.name);
+  const role = input.role ?? 'receiver';
+  check(CLIENT_ROLES.includes(role), `role must be one of ${CLIENT_ROLES.join(', ')}`);
+  const serverUrl = input.serverUrl ?? DEFAULT_SERVER_URL;
+  check(
+    URL.canParse(serverUrl) && /^https?:$/.test(new URL(serverUrl).protocol),
+    `bad server URL ${serverUrl}`,
+  );
+  const nowMs = input.nowMs ?? Date.now();
+  const uk = generateClientKey();
+  const client = await store.transact(async (tx) => {
+    const id = await tx.clients.nextId();
+    const row = await tx.clients.insert({
+      id,
+      name: input.name,
+      role,
+      wrappedKey: sealClientKey(secrets.masterKey, id, uk),
+      createdAtMs: nowMs,
+    });
+    await tx.log.append({
+      ...operatorRecord(nowMs, 'enrol'),
+      clientId: id,
+      detail: JSON.stringify({ role }),
+    });
+    return row;
+  });
+  const credentials: Credentials = {
+    version: 1,
+    clientId: client.id,
+    role,
+    clientKey: uk,
+    serverUrl,
+    serverPublicKey: secrets.signing.publicKey,
+  };
+  return { client, credentials };
+}
+
+export async function createService(
+  store: Store,
+  input: { name: string; nowMs?: number },
+): Promise<ServiceRow> {
+  checkName(input.name);
+  return store.transact((tx) =>
+    tx.services.insert({ name: input.name, createdAtMs: input.nowMs ?? Date.now() }),
+  );
+}
+
+export interface ProgrammeInput {
+  readonly serviceId: ServiceId;
+  readonly name: string;
+  readonly group: string;
+  readonly port: number;
+  /** Default port + 2. */
+  readonly keyPort?: number;
+  readonly profile?: string;
+  readonly mkiLengthBytes?: number;
+  readonly segmentLengthMs?: number;
+  readonly cryptoPeriodMs?: number;
+  readonly pricing?: ProgrammePricing;
+  readonly nowMs?: number;
+}
+
+export async function createProgramme(store: Store, input: ProgrammeInput): Promise<ProgrammeRow> {
+  checkName(input.name);
+  check(
+    isMulticastGroup(input.group),
+    `group ${input.group} is not a multicast address (224.0.0.0/4 or ff00::/8)`,
+  );
+  const port = input.port;
+  const keyPort = input.keyPort ?? port + 2;
+  check(Number.isInteger(port) && port >= 1 && port <= 65535, `port must be 1..65535, got ${port}`);
+  check(
+    Number.isInteger(keyPort) && keyPort >= 1 && keyPort <= 65535,
+    `key port must be 1..65535, got ${keyPort}`,
+  );
+  check(keyPort !== port, 'key port must differ from the media port');
+  const profile = input.profile ?? DEFAULT_PROFILE;
+  check(isKeyMessageProfile(profile), `unknown SRTP profile ${profile}`);
+  const mkiLengthBytes = input.mkiLengthBytes ?? DEFAULT_MKI_LENGTH_BYTES;
+  check(
+    Number.isInteger(mkiLengthBytes) && mkiLengthBytes >= 0 && mkiLengthBytes <= 4,
+    'MKI length must be 0..4 bytes',
+  );
+  const segmentLengthMs = input.segmentLengthMs ?? DEFAULT_SEGMENT_LENGTH_MS;
+  const cryptoPeriodMs = input.cryptoPeriodMs ?? DEFAULT_CRYPTO_PERIOD_MS;
+  check(Number.isInteger(cryptoPeriodMs) && cryptoPeriodMs >= 100, 'crypto period must be at least 100 ms');
+  check(
+    Number.isInteger(segmentLengthMs) &&
+      segmentLengthMs >= cryptoPeriodMs &&
+      segmentLengthMs % cryptoPeriodMs === 0,
+    `segment length (${segmentLengthMs} ms) must be a whole number of crypto periods (${cryptoPeriodMs} ms)`,
+  );
+  const pricing = input.pricing ?? 'both';
+  check(PROGRAMME_PRICINGS.includes(pricing), `pricing must be one of ${PROGRAMME_PRICINGS.join(', ')}`);
+  return store.transact(async (tx) => {
+    check(
+      (await tx.services.get(input.serviceId)) !== undefined,
+      `service ${input.serviceId} does not exist`,
+    );
+    return tx.programmes.insert({
+      serviceId: input.serviceId,
+      name: input.name,
+      group: input.group,
+      port,
+      keyPort,
+      profile,
+      mkiLengthBytes,
+      segmentLengthMs,
+      cryptoPeriodMs,
+      pricing,
+      createdAtMs: input.nowMs ?? Date.now(),
+    });
+  });
+}
+
+/** An operator grant of a subscription (client, service, 'YYYY-MM'); logged as event 'grant', billed per period. */
+export async function grantSubscription(
+  store: Store,
+  input: { clientId: ClientId; serviceId: ServiceId; period: string; nowMs?: number },
+): Promise<EntitlementRow> {
+  check(isPeriod(input.period), `period must be YYYY-MM, got ${input.period}`);
+  const nowMs = input.nowMs ?? Date.now();
+  return store.transact(async (tx) => {
+    check((await tx.clients.get(input.clientId)) !== undefined, `client ${input.clientId} does not exist`);
+    check(
+      (await tx.services.get(input.serviceId)) !== undefined,
+      `service ${input.serviceId} does not exist`,
+    );
+    const row = await tx.entitlements.insert({
+      kind: 'subscription',
+      clientId: input.clientId,
+      serviceId: input.serviceId,
+      period: input.period,
+      createdAtMs: nowMs,
+    });
+    await tx.log.append({
+      ...operatorRecord(nowMs, 'grant'),
+      clientId: input.clientId,
+      serviceId: input.serviceId,
+      basis: 'subscription',
+      period: input.period,
+    });
+    return row;
+  });
+}
+
+/** An operator grant of a programme's segments (inclusive range; absent bounds are open); logged as 'grant'. */
+export async function grantSegments(
+  store: Store,
+  input: {
+    clientId: ClientId;
+    programmeId: ProgrammeId;
+    fromSegment?: SegmentIndex | undefined;
+    toSegment?: SegmentIndex | undefined;
+    nowMs?: number;
+  },
+): Promise<EntitlementRow> {
+  const from = input.fromSegment ?? null;
+  const to = input.toSegment ?? null;
+  if (from !== null) checkU32('from segment', from);
+  if (to !== null) checkU32('to segment', to);
+  check(from === null || to === null || from <= to, `segment range ${from}..${to} is empty`);
+  const nowMs = input.nowMs ?? Date.now();
+  return store.transact(async (tx) => {
+    check((await tx.clients.get(input.clientId)) !== undefined, `client ${input.clientId} does not exist`);
+    const programme = await tx.programmes.get(input.programmeId);
+    check(programme !== undefined, `programme ${input.programmeId} does not exist`);
+    const row = await tx.entitlements.insert({
+      kind: 'per_segment',
+      clientId: input.clientId,
+      programmeId: input.programmeId,
+      fromSegment: from,
+      toSegment: to,
+      createdAtMs: nowMs,
+    });
+    await tx.log.append({
+      ...operatorRecord(nowMs, 'grant'),
+      clientId: input.clientId,
+      serviceId: programme.serviceId,
+      programmeId: input.programmeId,
+      basis: 'per_segment',
+      detail: JSON.stringify({ fromSegment: from, toSegment: to }),
+    });
+    return row;
+  });
+}
+
+/** A log record for an operator action (no HTTP request: requestId null, authenticated false). */
+export function operatorRecord(nowMs: number, event: 'enrol' | 'grant' | 'keys_export') {
+  return {
+    timeMs: nowMs,
+    requestId: null,
+    clientId: null,
+    authenticated: false,
+    serviceId: null,
+    programmeId: null,
+    segment: null,
+    keyId: null,
+    event,
+    outcome: 'delivered',
+    code: null,
+    basis: null,
+    period: null,
+    detail: null,
+    response: null,
+  } as const;
+}

@@ -2,6 +2,7 @@
 // demo, which calls them in-process. Each runs in one transaction and, where it changes who may get keys, appends a
 // log record in that same transaction. Bad operator input throws AdminError with a message fit for a terminal.
 import { isIPv4, isIPv6 } from 'node:net';
+import { isSrtpProfileName } from '../crypto/srtp-profiles.js';
 import { type ClientId, type ProgrammeId, type SegmentIndex, type ServiceId } from '../ids.js';
 import { generateClientKey, type ClientRole, CLIENT_ROLES } from '../keys/client-key.js';
 import type { Credentials } from '../keys/credentials.js';
@@ -152,6 +153,7 @@ export async function createProgramme(store: Store, input: ProgrammeInput): Prom
   check(keyPort !== port, 'key port must differ from the media port');
   const profile = input.profile ?? DEFAULT_PROFILE;
   check(isKeyMessageProfile(profile), `unknown SRTP profile ${profile}`);
+  check(isSrtpProfileName(profile), `SRTP profile ${profile} is not implemented by this keycast`);
   const mkiLengthBytes = input.mkiLengthBytes ?? DEFAULT_MKI_LENGTH_BYTES;
   check(
     Number.isInteger(mkiLengthBytes) && mkiLengthBytes >= 0 && mkiLengthBytes <= 4,

@@ -1,0 +1,63 @@
+// The key server's app factory. It never listens by itself: `keycast serve` (or a test) calls listen, on
+// 127.0.0.1 by default. Routes are plugins; errors are mapped in one place (error-mapper.ts).
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { runSrtpSelfTest } from '../crypto/self-test.js';
+import { loadServerSecrets, type ServerSecrets } from '../store/data-dir.js';
+import type { Store } from '../store/types.js';
+import type { ServerContext } from './context.js';
+import { KeyServerError } from './errors.js';
+import { installErrorMapper } from './error-mapper.js';
+import { withRedaction } from './logger.js';
+import { healthRoutes } from './routes/health.js';
+import { keyRoutes } from './routes/keys.js';
+import { programmeRoutes } from './routes/programmes.js';
+import { BODY_LIMIT_BYTES } from './wire.js';
+
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_PORT = 8443;
+
+export interface KeyServerOptions {
+  readonly store: Store;
+  /** Where the master key and signing key live (src/store/data-dir.ts). */
+  readonly dataDir: string;
+  /** A pino logger; the server adds its redaction. Default: no logging. */
+  readonly logger?: Logger;
+  /** Unix ms clock, for tests. */
+  readonly now?: () => number;
+  /** Already-loaded secrets (instead of reading dataDir), for tests. */
+  readonly secrets?: ServerSecrets;
+}
+
+/**
+ * Builds the key server. Runs the SRTP known-answer self-test first and throws if it fails (the server must not
+ * start with broken crypto). Reads the server's secrets from `dataDir`.
+ */
+export function buildKeyServer(opts: KeyServerOptions): FastifyInstance {
+  runSrtpSelfTest();
+  const secrets = opts.secrets ?? loadServerSecrets(opts.dataDir);
+  const ctx: ServerContext = { store: opts.store, secrets, now: opts.now ?? Date.now };
+  const base = { bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true };
+  let app: FastifyInstance;
+  if (opts.logger === undefined) {
+    app = Fastify({ ...base, logger: false });
+  } else {
+    const loggerInstance: FastifyBaseLogger = withRedaction(opts.logger);
+    app = Fastify({ ...base, loggerInstance });
+  }
+  app.decorateRequest('rawBody', undefined);
+  app.removeAllContentTypeParsers(); // JSON only: text/plain and the rest are 415
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body: Buffer, done) => {
+    req.rawBody = body;
+    try {
+      done(null, body.length === 0 ? undefined : (JSON.parse(body.toString('utf8')) as unknown));
+    } catch {
+      done(new KeyServerError('malformed_json', 'the body is not valid JSON'), undefined);
+    }
+  });
+  installErrorMapper(app);
+  void app.register(healthRoutes);
+  void app.register(programmeRoutes, { ctx });
+  void app.register(keyRoutes, { ctx });
+  return app;
+}

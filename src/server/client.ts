@@ -1,0 +1,295 @@
+// KeyServerClient: the typed client of the key server's HTTP API, for receivers, senders and `keycast
+// request-key`. Built from a credentials file; signs every request (src/keys/request-auth.ts); unwraps what it
+// receives with the client key; checks the server's signature on key messages.
+//
+// Retries: on 503 (e.g. log_unavailable), a network error or a timeout it retries with bounded exponential
+// backoff and full jitter, re-signing each attempt with a fresh nonce and the SAME requestId, so the server answers
+// a repeat from its log and bills once. On any other answer (4xx included) it does not retry.
+import { z } from 'zod';
+import { randomRequestId } from '../crypto/random.js';
+import { asKeyId, type KeyId } from '../ids.js';
+import { deriveRequestMacKey } from '../keys/client-key.js';
+import { unwrapContentKeyForClient } from '../keys/content-key.js';
+import type { Credentials } from '../keys/credentials.js';
+import { verifyKeyMessage } from '../keys/key-message-sign.js';
+import { signRequest } from '../keys/request-auth.js';
+import { unwrapSegmentKeyForClient } from '../keys/segment-key.js';
+import type { KeyMessage } from '../packet/key-message.js';
+import { KEY_MESSAGE_PROFILE_NAMES, type KeyMessageProfile } from '../packet/profile-code.js';
+import { ERROR_CODES, isErrorCode, type ErrorCode } from './errors.js';
+import type { ContentKeyRequestBody, ProgrammeInfo } from './wire.js';
+
+export type { ProgrammeInfo } from './wire.js';
+
+/** Failures found on the client side (status 0 when there was no HTTP answer). Documented in docs/errors.md. */
+export const CLIENT_ERROR_CODES = {
+  network_error: { retryable: true },
+  timeout: { retryable: true },
+  bad_response: { retryable: false },
+  bad_key: { retryable: false },
+} as const;
+export type ClientErrorCode = keyof typeof CLIENT_ERROR_CODES;
+
+export interface Refusal {
+  readonly ok: false;
+  readonly code: ErrorCode | ClientErrorCode;
+  /** HTTP status, or 0 when no answer came. */
+  readonly status: number;
+  /** Whether asking again later may succeed (the client has already retried what it retries itself). */
+  readonly retryable: boolean;
+  readonly message: string;
+}
+
+export interface SegmentKeyGranted {
+  readonly ok: true;
+  readonly requestId: string;
+  readonly programmeId: number;
+  readonly segment: number;
+  readonly epoch: number;
+  /** The programme segment key (PSK), 32 bytes. Secret. */
+  readonly segmentKey: Uint8Array;
+}
+
+export interface ContentKeyIssued {
+  readonly ok: true;
+  readonly requestId: string;
+  readonly programmeId: number;
+  readonly segment: number;
+  readonly keyId: KeyId;
+  readonly profile: KeyMessageProfile;
+  readonly mkiLengthBytes: number;
+  /** SRTP master key and salt. Secret. */
+  readonly masterKey: Uint8Array;
+  readonly masterSalt: Uint8Array;
+  /** The signed key message to multicast, as received (signature verified). */
+  readonly keyMessage: Uint8Array;
+  readonly message: KeyMessage;
+}
+
+export interface ContentKeyRequest extends Omit<ContentKeyRequestBody, 'requestId'> {
+  readonly requestId?: string;
+}
+
+export interface KeyServerClientOptions {
+  /** Default: the credentials' serverUrl. */
+  readonly serverUrl?: string;
+  readonly fetch?: typeof fetch;
+  /** Per attempt. Default 5000. */
+  readonly timeoutMs?: number;
+  /** Attempts in all, including the first. Default 4. */
+  readonly maxAttempts?: number;
+  /** Backoff before attempt n+1 is uniform in [0, min(maxDelayMs, baseDelayMs·2^(n-1))]. Defaults 100 and 2000. */
+  readonly baseDelayMs?: number;
+  readonly maxDelayMs?: number;
+  readonly now?: () => number;
+  readonly random?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+const b64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/);
+const u32 = z.int().min(0).max(0xffffffff);
+const programmeSchema = z.object({
+  id: u32,
+  serviceId: u32,
+  name: z.string(),
+  group: z.string(),
+  port: z.int().min(1).max(65535),
+  keyPort: z.int().min(1).max(65535),
+  profile: z.enum(KEY_MESSAGE_PROFILE_NAMES as [KeyMessageProfile, ...KeyMessageProfile[]]),
+  mkiLengthBytes: z.int().min(0).max(4),
+  segmentLengthMs: z.int().min(1),
+  cryptoPeriodMs: z.int().min(1),
+});
+const segmentKeySchema = z.object({
+  requestId: z.string(),
+  programmeId: u32,
+  segment: u32,
+  epoch: z.int().min(0).max(0xffff),
+  wrappedKey: b64,
+});
+const contentKeySchema = z.object({
+  keyId: u32,
+  segment: u32,
+  programmeId: u32,
+  profile: z.enum(KEY_MESSAGE_PROFILE_NAMES as [KeyMessageProfile, ...KeyMessageProfile[]]),
+  mkiLengthBytes: z.int().min(0).max(4),
+  wrappedContentKey: b64,
+  keyMessage: b64,
+});
+const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+
+type Answer = { readonly ok: true; readonly status: number; readonly json: unknown } | Refusal;
+
+const bytes = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
+
+function refusal(code: ErrorCode | ClientErrorCode, status: number, message: string): Refusal {
+  const retryable = isErrorCode(code) ? ERROR_CODES[code].retryable : CLIENT_ERROR_CODES[code].retryable;
+  return { ok: false, code, status, retryable, message };
+}
+
+export class KeyServerClient {
+  readonly credentials: Credentials;
+  readonly #macKey: Uint8Array;
+  readonly #base: URL;
+  readonly #fetch: typeof fetch;
+  readonly #timeoutMs: number;
+  readonly #maxAttempts: number;
+  readonly #baseDelayMs: number;
+  readonly #maxDelayMs: number;
+  readonly #now: () => number;
+  readonly #random: () => number;
+  readonly #sleep: (ms: number) => Promise<void>;
+
+  constructor(credentials: Credentials, opts: KeyServerClientOptions = {}) {
+    this.credentials = credentials;
+    this.#macKey = deriveRequestMacKey(credentials.clientKey);
+    this.#base = new URL(opts.serverUrl ?? credentials.serverUrl);
+    this.#fetch = opts.fetch ?? globalThis.fetch;
+    this.#timeoutMs = opts.timeoutMs ?? 5000;
+    this.#maxAttempts = Math.max(1, opts.maxAttempts ?? 4);
+    this.#baseDelayMs = opts.baseDelayMs ?? 100;
+    this.#maxDelayMs = opts.maxDelayMs ?? 2000;
+    this.#now = opts.now ?? Date.now;
+    this.#random = opts.random ?? Math.random;
+    this.#sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+  }
+
+  async getProgramme(
+    programmeId: number,
+  ): Promise<{ readonly ok: true; readonly programme: ProgrammeInfo } | Refusal> {
+    const a = await this.#request('GET', `/v1/programmes/${programmeId}`, undefined);
+    if (!a.ok) return a;
+    const p = programmeSchema.safeParse(a.json);
+    return p.success
+      ? { ok: true, programme: p.data }
+      : refusal('bad_response', a.status, 'malformed programme');
+  }
+
+  /** Asks for the segment key of (programme, segment); unwraps it with the client key. */
+  async requestSegmentKey(
+    programmeId: number,
+    segment: number,
+    requestId: string = randomRequestId(),
+  ): Promise<SegmentKeyGranted | Refusal> {
+    const a = await this.#request('POST', '/v1/keys/segment', { programmeId, segment, requestId });
+    if (!a.ok) return a;
+    const r = segmentKeySchema.safeParse(a.json);
+    if (!r.success || r.data.programmeId !== programmeId || r.data.segment !== segment) {
+      return refusal('bad_response', a.status, 'malformed segment key answer');
+    }
+    const ctx = { clientId: this.credentials.clientId, programmeId, segment, epoch: r.data.epoch };
+    const u = unwrapSegmentKeyForClient(this.credentials.clientKey, bytes(r.data.wrappedKey), ctx);
+    if (!u.ok) return refusal('bad_key', a.status, `the segment key does not unwrap (${u.reason})`);
+    return { ok: true, requestId, programmeId, segment, epoch: r.data.epoch, segmentKey: u.key };
+  }
+
+  /** Sender only: a new content key for (programme, segment) and its signed key message. */
+  async issueContentKey(req: ContentKeyRequest): Promise<ContentKeyIssued | Refusal> {
+    const requestId = req.requestId ?? randomRequestId();
+    const a = await this.#request('POST', '/v1/sender/content-keys', { ...req, requestId });
+    if (!a.ok) return a;
+    const r = contentKeySchema.safeParse(a.json);
+    if (!r.success || r.data.programmeId !== req.programmeId || r.data.segment !== req.segment) {
+      return refusal('bad_response', a.status, 'malformed content key answer');
+    }
+    const d = r.data;
+    const ck = unwrapContentKeyForClient(
+      this.credentials.clientKey,
+      bytes(d.wrappedContentKey),
+      d.profile,
+      this.credentials.clientId,
+      d.programmeId,
+      d.keyId,
+    );
+    if (!ck.ok) return refusal('bad_key', a.status, `the content key does not unwrap (${ck.reason})`);
+    const keyMessage = bytes(d.keyMessage);
+    const v = verifyKeyMessage(keyMessage, this.credentials.serverPublicKey);
+    if (!v.ok) return refusal('bad_key', a.status, `the key message does not verify (${v.reason})`);
+    const m = v.msg;
+    if (
+      m.keyId !== d.keyId ||
+      m.programmeId !== d.programmeId ||
+      m.ssrc !== req.ssrc ||
+      m.profile !== d.profile
+    ) {
+      return refusal('bad_key', a.status, 'the key message does not match the answer');
+    }
+    return {
+      ok: true,
+      requestId,
+      programmeId: d.programmeId,
+      segment: d.segment,
+      keyId: asKeyId(d.keyId),
+      profile: d.profile,
+      mkiLengthBytes: d.mkiLengthBytes,
+      masterKey: ck.key.masterKey,
+      masterSalt: ck.key.masterSalt,
+      keyMessage,
+      message: m,
+    };
+  }
+
+  async #request(method: 'GET' | 'POST', path: string, body: object | undefined): Promise<Answer> {
+    const url = new URL(
+      path.replace(/^\//, ''),
+      this.#base.href.endsWith('/') ? this.#base : `${this.#base.href}/`,
+    );
+    const text = body === undefined ? '' : JSON.stringify(body);
+    let last: Refusal = refusal('network_error', 0, 'no attempt made');
+    for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
+      if (attempt > 1) {
+        const cap = Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** (attempt - 2));
+        await this.#sleep(Math.floor(this.#random() * cap));
+      }
+      const headers: Record<string, string> = signRequest(this.#macKey, this.credentials.clientId, {
+        method,
+        path: url.pathname + url.search,
+        body: text,
+        timestampMs: this.#now(),
+      });
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      let res: Response;
+      try {
+        res = await this.#fetch(url, {
+          method,
+          headers,
+          ...(body === undefined ? {} : { body: text }),
+          signal: AbortSignal.timeout(this.#timeoutMs),
+        });
+      } catch (err) {
+        const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
+        last = timedOut
+          ? refusal('timeout', 0, `no answer within ${this.#timeoutMs} ms`)
+          : refusal('network_error', 0, `cannot reach ${url.origin}: ${String(err)}`);
+        continue;
+      }
+      let json: unknown;
+      try {
+        json = await res.json();
+      } catch {
+        json = undefined;
+      }
+      if (res.ok) return { ok: true, status: res.status, json };
+      const e = errorSchema.safeParse(json);
+      last =
+        e.success && isErrorCode(e.data.error.code)
+          ? refusal(e.data.error.code, res.status, e.data.error.message)
+          : refusal('bad_response', res.status, `HTTP ${res.status} without a keycast error body`);
+      if (res.status !== 503) return last;
+    }
+    return last;
+  }
+}
+
+/** Thrown by `orThrow` for a refusal, for callers that prefer exceptions (e.g. the sender's key schedule). */
+export class KeyServerRefusalError extends Error {
+  override readonly name = 'KeyServerRefusalError';
+  constructor(readonly refusal: Refusal) {
+    super(`key server refused: ${refusal.code} (${refusal.status}): ${refusal.message}`);
+  }
+}
+
+export function orThrow<T extends { ok: true }>(r: T | Refusal): T {
+  if (!r.ok) throw new KeyServerRefusalError(r);
+  return r;
+}

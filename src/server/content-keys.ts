@@ -1,0 +1,151 @@
+// Issuing content keys to the sender (claims 1, 4). The key server generates the CK (SRTP master key and salt),
+// allocates its key id (per programme, from 1, never reused), stores it under the master key, and answers with the
+// CK wrapped for the sender and a signed content_key key message whose entry is the CK wrapped under the segment's
+// PSK — the message the sender multicasts. Segments only move forward per programme.
+import { asKeyId, asSsrc } from '../ids.js';
+import {
+  generateContentKey,
+  wrapContentKeyForClient,
+  wrapContentKeyUnderSegmentKey,
+} from '../keys/content-key.js';
+import { signKeyMessage } from '../keys/key-message-sign.js';
+import type { StoreTx } from '../store/types.js';
+import { sealContentKey } from '../store/vault.js';
+import type { Authenticated, Deny, Outcome } from './authenticate.js';
+import type { ServerContext } from './context.js';
+import { CURRENT_EPOCH, segmentKey, validProgrammeId, validSegment } from './segment-keys.js';
+import { REQUEST_ID_PATTERN, type ContentKeyResponseBody } from './wire.js';
+
+const isUint = (v: unknown, max: number): v is number =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
+
+/** POST /v1/sender/content-keys, inside the request's transaction. */
+export async function issueContentKey(
+  ctx: ServerContext,
+  tx: StoreTx,
+  auth: Authenticated,
+  deny: Deny,
+  body: unknown,
+): Promise<Outcome<ContentKeyResponseBody>> {
+  if (auth.client.role !== 'sender') return deny('forbidden_role', 'only a sender may ask for content keys');
+  const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const requestId = b.requestId ?? null;
+  if (requestId !== null && (typeof requestId !== 'string' || !REQUEST_ID_PATTERN.test(requestId))) {
+    return deny('invalid_request', 'requestId must be 1..64 characters of [A-Za-z0-9._:-]');
+  }
+  const programmeId = validProgrammeId(b.programmeId);
+  if (programmeId === undefined)
+    return deny('invalid_request', 'programmeId must be an integer 1..4294967295');
+  const segment = validSegment(b.segment);
+  if (segment === undefined) return deny('unknown_segment', 'segment must be an integer 0..4294967295');
+  const { ssrc, roc, seq, activatesAtMs, expiresAtMs } = b;
+  if (!isUint(ssrc, 0xffffffff) || !isUint(roc, 0xffffffff) || !isUint(seq, 0xffff)) {
+    return deny('invalid_request', 'ssrc and roc must be u32 and seq u16');
+  }
+  if (
+    !isUint(activatesAtMs, Number.MAX_SAFE_INTEGER) ||
+    !isUint(expiresAtMs, Number.MAX_SAFE_INTEGER) ||
+    expiresAtMs <= activatesAtMs
+  ) {
+    return deny(
+      'invalid_request',
+      'activatesAtMs and expiresAtMs must be Unix ms with activatesAtMs < expiresAtMs',
+    );
+  }
+
+  if (requestId !== null) {
+    const previous = await tx.log.findDelivered(auth.client.id, requestId);
+    if (previous !== undefined) {
+      if (
+        previous.event !== 'content_key' ||
+        previous.programmeId !== programmeId ||
+        previous.segment !== segment
+      ) {
+        return deny('request_id_conflict', `requestId ${requestId} was already used for another request`);
+      }
+      return { ok: true, body: JSON.parse(previous.response!) as ContentKeyResponseBody };
+    }
+  }
+
+  const p = await tx.programmes.get(programmeId);
+  if (p === undefined) return deny('unknown_programme', `no programme ${programmeId}`);
+  const latest = await tx.contentKeys.latestSegment(p.id);
+  if (latest !== undefined && segment < latest) {
+    return deny('segment_not_monotonic', `segment ${segment} is behind the programme's segment ${latest}`, {
+      serviceId: p.serviceId,
+    });
+  }
+
+  const keyId = await tx.programmes.allocateKeyId(p.id);
+  const ck = generateContentKey(p.profile);
+  await tx.contentKeys.insert({
+    programmeId: p.id,
+    keyId,
+    segment,
+    epoch: CURRENT_EPOCH,
+    ssrc: asSsrc(ssrc),
+    roc,
+    seq,
+    activatesAtMs,
+    expiresAtMs,
+    wrappedKey: sealContentKey(ctx.secrets.masterKey, p.id, keyId, ck, p.profile),
+    createdAtMs: auth.nowMs,
+  });
+  const psk = await segmentKey(ctx, tx, p.id, segment, CURRENT_EPOCH, auth.nowMs);
+  const wrappedUnderPsk = wrapContentKeyUnderSegmentKey(psk, ck, p.profile, {
+    programmeId: p.id,
+    segment,
+    epoch: CURRENT_EPOCH,
+    keyId,
+  });
+  psk.fill(0);
+  const keyMessage = signKeyMessage(
+    {
+      type: 'content_key',
+      programmeId: p.id,
+      messageSeq: await tx.programmes.allocateMessageSeq(p.id),
+      issuedAtMs: auth.nowMs,
+      keyId: asKeyId(keyId),
+      ssrc: asSsrc(ssrc),
+      roc,
+      seq,
+      profile: p.profile,
+      mkiLengthBytes: p.mkiLengthBytes,
+      activatesAtMs,
+      expiresAtMs,
+      entries: [{ wrapKind: 'psk', wrapKeyId: segment, epoch: CURRENT_EPOCH, wrapped: wrappedUnderPsk }],
+    },
+    ctx.secrets.signing.privateKey,
+  );
+  const response: ContentKeyResponseBody = {
+    requestId,
+    programmeId: p.id,
+    segment,
+    keyId,
+    profile: p.profile,
+    mkiLengthBytes: p.mkiLengthBytes,
+    wrappedContentKey: Buffer.from(
+      wrapContentKeyForClient(auth.uk, ck, p.profile, auth.client.id, p.id, keyId),
+    ).toString('base64'),
+    keyMessage: Buffer.from(keyMessage).toString('base64'),
+  };
+  ck.masterKey.fill(0);
+  ck.masterSalt.fill(0);
+  await tx.log.append({
+    timeMs: auth.nowMs,
+    ...auth.subject,
+    requestId,
+    serviceId: p.serviceId,
+    programmeId: p.id,
+    segment,
+    keyId,
+    event: 'content_key',
+    outcome: 'delivered',
+    code: null,
+    basis: null,
+    period: null,
+    detail: null,
+    response: JSON.stringify(response),
+  });
+  return { ok: true, body: response };
+}

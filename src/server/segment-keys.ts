@@ -1,0 +1,151 @@
+// Delivering programme segment keys (claims 1-3, 5, 6). The server keeps no list of who needs which key (claim 2):
+// it answers requests. For each: the programme exists, the segment is valid and not too far ahead of the sender,
+// the client is entitled (a subscription to the programme's service covering now, or a per-segment grant covering
+// the segment), the PSK exists (generated on first need), and the log record holding the answer is written in the
+// same transaction before the answer leaves. A client may ask for any past segment it is entitled to, the
+// sender's current one, and the next (so a receiver can fetch it before the boundary); further ahead is refused.
+import type { ProgrammeId, SegmentIndex } from '../ids.js';
+import { generateSegmentKey, wrapSegmentKeyForClient } from '../keys/segment-key.js';
+import { periodOf } from '../store/admin.js';
+import type { LogBasis, ProgrammeRow, StoreTx } from '../store/types.js';
+import { openSegmentKey, sealSegmentKey } from '../store/vault.js';
+import type { Authenticated, Deny, Outcome } from './authenticate.js';
+import type { ServerContext } from './context.js';
+import type { SegmentKeyResponseBody } from './wire.js';
+import { REQUEST_ID_PATTERN } from './wire.js';
+
+/** Epoch of segment keys until membership rekeying (a later issue) starts new epochs. */
+export const CURRENT_EPOCH = 0;
+
+/** The programme's PSK for (segment, epoch), generated and stored (under the master key) on first need. */
+export async function segmentKey(
+  ctx: ServerContext,
+  tx: StoreTx,
+  programmeId: ProgrammeId,
+  segment: SegmentIndex,
+  epoch: number,
+  nowMs: number,
+): Promise<Uint8Array> {
+  const existing = await tx.segmentKeys.get(programmeId, segment, epoch);
+  if (existing !== undefined)
+    return openSegmentKey(ctx.secrets.masterKey, programmeId, segment, epoch, existing.wrappedKey);
+  const psk = generateSegmentKey();
+  const wrappedKey = sealSegmentKey(ctx.secrets.masterKey, programmeId, segment, epoch, psk);
+  const row = await tx.segmentKeys.insertIfAbsent({
+    programmeId,
+    segment,
+    epoch,
+    wrappedKey,
+    createdAtMs: nowMs,
+  });
+  return openSegmentKey(ctx.secrets.masterKey, programmeId, segment, epoch, row.wrappedKey);
+}
+
+/** A segment number from untrusted JSON: an integer 0..2^32-1, else undefined. */
+export function validSegment(v: unknown): SegmentIndex | undefined {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff
+    ? (v as SegmentIndex)
+    : undefined;
+}
+
+export function validProgrammeId(v: unknown): ProgrammeId | undefined {
+  return typeof v === 'number' && Number.isInteger(v) && v >= 1 && v <= 0xffffffff
+    ? (v as ProgrammeId)
+    : undefined;
+}
+
+async function entitlementBasis(
+  tx: StoreTx,
+  auth: Authenticated,
+  p: ProgrammeRow,
+  segment: SegmentIndex,
+): Promise<LogBasis | undefined> {
+  if (p.pricing !== 'per_segment') {
+    if (await tx.entitlements.hasSubscription(auth.client.id, p.serviceId, periodOf(auth.nowMs)))
+      return 'subscription';
+  }
+  if (p.pricing !== 'subscription') {
+    if (await tx.entitlements.hasSegment(auth.client.id, p.id, segment)) return 'per_segment';
+  }
+  return undefined;
+}
+
+/** POST /v1/keys/segment, inside the request's transaction. */
+export async function deliverSegmentKey(
+  ctx: ServerContext,
+  tx: StoreTx,
+  auth: Authenticated,
+  deny: Deny,
+  body: unknown,
+): Promise<Outcome<SegmentKeyResponseBody>> {
+  const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  const requestId = b.requestId;
+  if (typeof requestId !== 'string' || !REQUEST_ID_PATTERN.test(requestId)) {
+    return deny('invalid_request', 'requestId must be 1..64 characters of [A-Za-z0-9._:-]');
+  }
+  const programmeId = validProgrammeId(b.programmeId);
+  if (programmeId === undefined)
+    return deny('invalid_request', 'programmeId must be an integer 1..4294967295');
+  const segment = validSegment(b.segment);
+  if (segment === undefined) return deny('unknown_segment', 'segment must be an integer 0..4294967295');
+
+  // An idempotent retry: the stored answer, with no new record (billed once).
+  const previous = await tx.log.findDelivered(auth.client.id, requestId);
+  if (previous !== undefined) {
+    if (
+      previous.event !== 'segment_key' ||
+      previous.programmeId !== programmeId ||
+      previous.segment !== segment
+    ) {
+      return deny('request_id_conflict', `requestId ${requestId} was already used for another request`);
+    }
+    return { ok: true, body: JSON.parse(previous.response!) as SegmentKeyResponseBody };
+  }
+
+  const p = await tx.programmes.get(programmeId);
+  if (p === undefined) return deny('unknown_programme', `no programme ${programmeId}`);
+  const basis = await entitlementBasis(tx, auth, p, segment);
+  if (basis === undefined) {
+    return deny(
+      'not_entitled',
+      `client ${auth.client.id} is not entitled to programme ${p.id} segment ${segment}`,
+      {
+        serviceId: p.serviceId,
+      },
+    );
+  }
+  const latest = await tx.contentKeys.latestSegment(p.id);
+  if (segment > (latest ?? -1) + 1) {
+    return deny(
+      'segment_not_available',
+      `segment ${segment} is too far ahead: the sender is at segment ${latest ?? 'none yet'}`,
+      { serviceId: p.serviceId },
+    );
+  }
+  const psk = await segmentKey(ctx, tx, p.id, segment, CURRENT_EPOCH, auth.nowMs);
+  const ctxIds = { clientId: auth.client.id, programmeId: p.id, segment, epoch: CURRENT_EPOCH };
+  const response: SegmentKeyResponseBody = {
+    requestId,
+    programmeId: p.id,
+    segment,
+    epoch: CURRENT_EPOCH,
+    wrappedKey: Buffer.from(wrapSegmentKeyForClient(auth.uk, psk, ctxIds)).toString('base64'),
+  };
+  psk.fill(0);
+  await tx.log.append({
+    timeMs: auth.nowMs,
+    ...auth.subject,
+    requestId,
+    serviceId: p.serviceId,
+    programmeId: p.id,
+    segment,
+    event: 'segment_key',
+    outcome: 'delivered',
+    code: null,
+    basis,
+    period: basis === 'subscription' ? periodOf(auth.nowMs) : null,
+    detail: null,
+    response: JSON.stringify(response),
+  });
+  return { ok: true, body: response };
+}

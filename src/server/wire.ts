@@ -1,0 +1,61 @@
+// JSON bodies of the key server's HTTP API, shared by the server and KeyServerClient. Binary fields are base64.
+import type { KeyMessageProfile } from '../packet/profile-code.js';
+
+export interface ProgrammeInfo {
+  readonly id: number;
+  readonly serviceId: number;
+  readonly name: string;
+  readonly group: string;
+  readonly port: number;
+  readonly keyPort: number;
+  readonly profile: KeyMessageProfile;
+  readonly mkiLengthBytes: number;
+  readonly segmentLengthMs: number;
+  readonly cryptoPeriodMs: number;
+}
+
+/** POST /v1/keys/segment */
+export interface SegmentKeyRequestBody {
+  readonly programmeId: number;
+  readonly segment: number;
+  readonly requestId: string;
+}
+
+export interface SegmentKeyResponseBody {
+  readonly requestId: string;
+  readonly programmeId: number;
+  readonly segment: number;
+  /** Epoch of the segment key (0 until a rekey). */
+  readonly epoch: number;
+  /** PSK wrapped under the client's key, AAD "keycast/v1 psk>client client=.. programme=.. segment=.. epoch=..". */
+  readonly wrappedKey: string;
+}
+
+/** POST /v1/sender/content-keys */
+export interface ContentKeyRequestBody {
+  readonly programmeId: number;
+  readonly segment: number;
+  readonly ssrc: number;
+  readonly roc: number;
+  readonly seq: number;
+  readonly activatesAtMs: number;
+  readonly expiresAtMs: number;
+  /** Optional: makes a retry idempotent (KeyServerClient always sends one). */
+  readonly requestId?: string;
+}
+
+export interface ContentKeyResponseBody {
+  readonly requestId: string | null;
+  readonly programmeId: number;
+  readonly segment: number;
+  readonly keyId: number;
+  readonly profile: KeyMessageProfile;
+  readonly mkiLengthBytes: number;
+  /** CK (masterKey ‖ masterSalt) under the sender's key, AAD "keycast/v1 ck>client client=.. programme=.. key=..". */
+  readonly wrappedContentKey: string;
+  /** A signed content_key key message whose one entry is the CK under PSK(programme, segment). */
+  readonly keyMessage: string;
+}
+
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
+export const BODY_LIMIT_BYTES = 16 * 1024;

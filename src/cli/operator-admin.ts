@@ -1,0 +1,195 @@
+// Set-up commands: init, client enrol, service create, programme create, grant subscription, grant segments.
+import { resolve } from 'node:path';
+import type { Command } from 'commander';
+import { asClientId, asProgrammeId, asSegmentIndex, asServiceId } from '../ids.js';
+import { CLIENT_ROLES, type ClientRole } from '../keys/client-key.js';
+import { writeCredentialsFile } from '../keys/credentials.js';
+import {
+  createProgramme,
+  createService,
+  DEFAULT_CRYPTO_PERIOD_MS,
+  DEFAULT_MKI_LENGTH_BYTES,
+  DEFAULT_SEGMENT_LENGTH_MS,
+  DEFAULT_SERVER_URL,
+  enrolClient,
+  grantSegments,
+  grantSubscription,
+  initDataDir,
+  loadServerSecrets,
+  openDataDirStore,
+  PROGRAMME_PRICINGS,
+  type ProgrammePricing,
+  type Store,
+} from '../store/index.js';
+import { action, DEFAULT_DATA_DIR, durationMs, intOption, printJson } from './operator-util.js';
+
+async function withStore<T>(dir: string, fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = openDataDirStore(dir);
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+export function registerAdminCommands(program: Command): void {
+  program
+    .command('init')
+    .description(
+      'create a data directory: database, server master key, Ed25519 signing key pair (files 0600)',
+    )
+    .option('--data <dir>', 'data directory', DEFAULT_DATA_DIR)
+    .action(
+      action(async (o: { data: string }) => {
+        const { publicKey } = await initDataDir(o.data);
+        printJson({
+          event: 'initialised',
+          dataDir: resolve(o.data),
+          serverPublicKey: Buffer.from(publicKey).toString('base64'),
+        });
+      }),
+    );
+
+  const client = program.command('client').description('enrolled clients (receivers and senders)');
+  client
+    .command('enrol')
+    .description('enrol a client and write its credentials file (mode 0600)')
+    .requiredOption('--name <name>', 'client name')
+    .option('--role <role>', `${CLIENT_ROLES.join(' | ')}`, 'receiver')
+    .requiredOption('--out <file>', 'credentials file to write')
+    .option('--server-url <url>', 'key server URL written into the credentials', DEFAULT_SERVER_URL)
+    .option('--data <dir>', 'data directory', DEFAULT_DATA_DIR)
+    .action(
+      action(async (o: { name: string; role: string; out: string; serverUrl: string; data: string }) => {
+        if (!(CLIENT_ROLES as readonly string[]).includes(o.role)) {
+          throw new Error(`--role must be one of ${CLIENT_ROLES.join(', ')}`);
+        }
+        const secrets = loadServerSecrets(o.data);
+        const { client: c, credentials } = await withStore(o.data, (store) =>
+          enrolClient(store, secrets, { name: o.name, role: o.role as ClientRole, serverUrl: o.serverUrl }),
+        );
+        await writeCredentialsFile(o.out, credentials);
+        printJson({
+          event: 'enrolled',
+          clientId: c.id,
+          name: c.name,
+          role: c.role,
+          credentials: resolve(o.out),
+        });
+      }),
+    );
+
+  program
+    .command('service')
+    .description('services (channels or packages)')
+    .command('create')
+    .requiredOption('--name <name>', 'service name')
+    .option('--data <dir>', 'data directory', DEFAULT_DATA_DIR)
+    .action(
+      action(async (o: { name: string; data: string }) => {
+        const s = await withStore(o.data, (store) => createService(store, { name: o.name }));
+        printJson({ event: 'service_created', serviceId: s.id, name: s.name });
+      }),
+    );
+
+  program
+    .command('programme')
+    .description('programmes (one multicast stream each)')
+    .command('create')
+    .requiredOption('--service <id>', 'service id', intOption('--service', 1))
+    .requiredOption('--name <name>', 'programme name')
+    .requiredOption('--group <address>', 'multicast group, e.g. 239.255.0.1')
+    .requiredOption('--port <port>', 'media UDP port', intOption('--port', 1, 65535))
+    .option(
+      '--key-port <port>',
+      'key-message UDP port (default: port + 2)',
+      intOption('--key-port', 1, 65535),
+    )
+    .option('--segment-length <duration>', 'programme segment length', durationMs, DEFAULT_SEGMENT_LENGTH_MS)
+    .option('--crypto-period <duration>', 'content key lifetime', durationMs, DEFAULT_CRYPTO_PERIOD_MS)
+    .option(
+      '--mki-length <bytes>',
+      'SRTP MKI length, 0..4',
+      intOption('--mki-length', 0, 4),
+      DEFAULT_MKI_LENGTH_BYTES,
+    )
+    .option('--profile <name>', 'SRTP profile', 'AES_CM_128_HMAC_SHA1_80')
+    .option('--pricing <kind>', `${PROGRAMME_PRICINGS.join(' | ')}`, 'both')
+    .option('--data <dir>', 'data directory', DEFAULT_DATA_DIR)
+    .action(
+      action(
+        async (o: {
+          service: number;
+          name: string;
+          group: string;
+          port: number;
+          keyPort?: number;
+          segmentLength: number;
+          cryptoPeriod: number;
+          mkiLength: number;
+          profile: string;
+          pricing: string;
+          data: string;
+        }) => {
+          const p = await withStore(o.data, (store) =>
+            createProgramme(store, {
+              serviceId: asServiceId(o.service),
+              name: o.name,
+              group: o.group,
+              port: o.port,
+              ...(o.keyPort === undefined ? {} : { keyPort: o.keyPort }),
+              segmentLengthMs: o.segmentLength,
+              cryptoPeriodMs: o.cryptoPeriod,
+              mkiLengthBytes: o.mkiLength,
+              profile: o.profile,
+              pricing: o.pricing as ProgrammePricing,
+            }),
+          );
+          const { createdAtMs: _created, ...fields } = p;
+          printJson({ event: 'programme_created', programmeId: p.id, ...fields });
+        },
+      ),
+    );
+
+  const grant = program.command('grant').description('entitlements (each grant is logged)');
+  grant
+    .command('subscription')
+    .description('subscribe a client to a service for one month')
+    .requiredOption('--client <id>', 'client id', intOption('--client', 1))
+    .requiredOption('--service <id>', 'service id', intOption('--service', 1))
+    .requiredOption('--period <YYYY-MM>', 'subscription period (UTC calendar month)')
+    .option('--data <dir>', 'data directory', DEFAULT_DATA_DIR)
+    .action(
+      action(async (o: { client: number; service: number; period: string; data: string }) => {
+        const e = await withStore(o.data, (store) =>
+          grantSubscription(store, {
+            clientId: asClientId(o.client),
+            serviceId: asServiceId(o.service),
+            period: o.period,
+          }),
+        );
+        printJson({ event: 'granted', ...e });
+      }),
+    );
+  grant
+    .command('segments')
+    .description("grant a client a programme's segments (all, or an inclusive range)")
+    .requiredOption('--client <id>', 'client id', intOption('--client', 1))
+    .requiredOption('--programme <id>', 'programme id', intOption('--programme', 1))
+    .option('--from <n>', 'first segment', intOption('--from'))
+    .option('--to <n>', 'last segment (inclusive)', intOption('--to'))
+    .option('--data <dir>', 'data directory', DEFAULT_DATA_DIR)
+    .action(
+      action(async (o: { client: number; programme: number; from?: number; to?: number; data: string }) => {
+        const e = await withStore(o.data, (store) =>
+          grantSegments(store, {
+            clientId: asClientId(o.client),
+            programmeId: asProgrammeId(o.programme),
+            fromSegment: o.from === undefined ? undefined : asSegmentIndex(o.from),
+            toSegment: o.to === undefined ? undefined : asSegmentIndex(o.to),
+          }),
+        );
+        printJson({ event: 'granted', ...e });
+      }),
+    );
+}

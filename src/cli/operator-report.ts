@@ -1,0 +1,104 @@
+// Reporting commands: bill (invoice from the log), keys export (content keys in clear for libsrtp/GStreamer),
+// log verify (walk the hash chain).
+import { writeFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { invoiceToCsv, invoiceToJson } from '../billing/format.js';
+import { readRatePlanFile } from '../billing/rate-plan.js';
+import { rateLog } from '../billing/rate.js';
+import { asProgrammeId } from '../ids.js';
+import {
+  exportContentKeys,
+  loadServerSecrets,
+  openDataDirStore,
+  verifyLog,
+  type LogRecord,
+  type Store,
+} from '../store/index.js';
+import { action, DEFAULT_DATA_DIR, intOption, printJson } from './operator-util.js';
+
+export async function readWholeLog(store: Store): Promise<LogRecord[]> {
+  const out: LogRecord[] = [];
+  for (;;) {
+    const page = await store.transact((tx) => tx.log.range(out.length + 1, 1000));
+    out.push(...page);
+    if (page.length < 1000) return out;
+  }
+}
+
+export function registerReportCommands(program: Command): void {
+  program
+    .command('bill')
+    .description(
+      'rate the request log with a rate plan (docs/rate-plan.md); refuses a log whose chain is broken',
+    )
+    .requiredOption('--plan <file>', 'rate plan JSON')
+    .option('--json', 'invoice as JSON (default)')
+    .option('--csv', 'invoice as CSV')
+    .option('--data <dir>', 'data directory', DEFAULT_DATA_DIR)
+    .action(
+      action(async (o: { plan: string; json?: boolean; csv?: boolean; data: string }) => {
+        if (o.json && o.csv) throw new Error('choose one of --json and --csv');
+        const plan = await readRatePlanFile(o.plan);
+        const store = openDataDirStore(o.data);
+        try {
+          const chain = await verifyLog(store);
+          if (!chain.ok)
+            throw new Error(`the request log is broken at record ${chain.seq}: ${chain.message}`);
+          const invoice = rateLog(await readWholeLog(store), plan);
+          process.stdout.write(o.csv ? invoiceToCsv(invoice) : invoiceToJson(invoice));
+        } finally {
+          await store.close();
+        }
+      }),
+    );
+
+  program
+    .command('keys')
+    .description('content keys')
+    .command('export')
+    .description("a programme's content keys in clear, for libsrtp / GStreamer srtpdec (docs/keys-export.md)")
+    .requiredOption('--programme <id>', 'programme id', intOption('--programme', 1))
+    .option('--out <file>', 'write to this file (mode 0600) instead of stdout')
+    .option('--data <dir>', 'data directory', DEFAULT_DATA_DIR)
+    .action(
+      action(async (o: { programme: number; out?: string; data: string }) => {
+        const secrets = loadServerSecrets(o.data);
+        const store = openDataDirStore(o.data);
+        try {
+          const ex = await exportContentKeys(store, secrets, asProgrammeId(o.programme));
+          const text = `${JSON.stringify(ex, null, 2)}\n`;
+          if (o.out === undefined) process.stdout.write(text);
+          else {
+            await writeFile(o.out, text, { mode: 0o600 });
+            printJson({
+              event: 'keys_exported',
+              programmeId: ex.programmeId,
+              keys: ex.keys.length,
+              out: o.out,
+            });
+          }
+        } finally {
+          await store.close();
+        }
+      }),
+    );
+
+  program
+    .command('log')
+    .description('the request log')
+    .command('verify')
+    .description('walk the hash chain; exit status 1 and the first broken record if it does not verify')
+    .option('--data <dir>', 'data directory', DEFAULT_DATA_DIR)
+    .action(
+      action(async (o: { data: string }) => {
+        const store = openDataDirStore(o.data);
+        try {
+          const v = await verifyLog(store);
+          printJson(v);
+          if (!v.ok) process.exitCode = 1;
+        } finally {
+          await store.close();
+        }
+      }),
+    );
+}

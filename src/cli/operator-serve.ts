@@ -1,0 +1,103 @@
+// `keycast serve` (the key server) and `keycast request-key` (a client's key request, for testing a set-up).
+import type { Command } from 'commander';
+import { sha256Hex } from '../crypto/mac.js';
+import { readCredentialsFile } from '../keys/credentials.js';
+import { buildKeyServer, DEFAULT_HOST, DEFAULT_PORT } from '../server/app.js';
+import { KeyServerClient } from '../server/client.js';
+import { createKeyServerLogger } from '../server/logger.js';
+import { openDataDirStore } from '../store/index.js';
+import { action, DEFAULT_DATA_DIR, intOption, printJson } from './operator-util.js';
+
+export function registerServeCommands(program: Command): void {
+  program
+    .command('serve')
+    .description(
+      'run the key server (prints {"event":"listening","url":...} on stdout when ready; logs on stderr)',
+    )
+    .option('--host <address>', 'address to listen on', DEFAULT_HOST)
+    .option('--port <port>', 'TCP port (0: any free port)', intOption('--port', 0, 65535), DEFAULT_PORT)
+    .option('--log-level <level>', 'pino log level', 'info')
+    .option('--data <dir>', 'data directory', DEFAULT_DATA_DIR)
+    .action(
+      action(async (o: { host: string; port: number; logLevel: string; data: string }) => {
+        const store = openDataDirStore(o.data);
+        const logger = createKeyServerLogger({ level: o.logLevel });
+        let app;
+        try {
+          app = buildKeyServer({ store, dataDir: o.data, logger }); // runs the SRTP self-test first
+        } catch (err) {
+          await store.close();
+          throw err;
+        }
+        const url = await app.listen({ host: o.host, port: o.port });
+        printJson({ event: 'listening', url });
+        let stopping = false;
+        const stop = (signal: string) => {
+          if (stopping) return;
+          stopping = true;
+          logger.info({ signal }, 'stopping');
+          void (async () => {
+            try {
+              await app.close();
+              await store.close();
+              printJson({ event: 'stopped', signal });
+              process.exit(0);
+            } catch (err) {
+              process.stderr.write(`keycast: error while stopping: ${String(err)}\n`);
+              process.exit(1);
+            }
+          })();
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      }),
+    );
+
+  program
+    .command('request-key')
+    .description('ask the key server for a segment key as a client would; prints the outcome, never the key')
+    .requiredOption('--credentials <file>', "the client's credentials file")
+    .requiredOption('--programme <id>', 'programme id', intOption('--programme', 1))
+    .requiredOption('--segment <n>', 'segment number', intOption('--segment'))
+    .option('--request-id <id>', 'request id (default: a fresh UUID)')
+    .option('--server-url <url>', "override the credentials' server URL")
+    .action(
+      action(
+        async (o: {
+          credentials: string;
+          programme: number;
+          segment: number;
+          requestId?: string;
+          serverUrl?: string;
+        }) => {
+          const creds = await readCredentialsFile(o.credentials);
+          const client = new KeyServerClient(
+            creds,
+            o.serverUrl === undefined ? {} : { serverUrl: o.serverUrl },
+          );
+          const r = await client.requestSegmentKey(
+            o.programme,
+            o.segment,
+            ...(o.requestId ? [o.requestId] : []),
+          );
+          if (!r.ok) {
+            printJson(r);
+            process.exitCode = 1;
+            return;
+          }
+          printJson({
+            ok: true,
+            clientId: creds.clientId,
+            requestId: r.requestId,
+            programmeId: r.programmeId,
+            segment: r.segment,
+            epoch: r.epoch,
+            keyLengthBytes: r.segmentKey.length,
+            // Lets two clients compare that they hold the same segment key, without showing it.
+            keyFingerprint: sha256Hex(r.segmentKey).slice(0, 16),
+          });
+          r.segmentKey.fill(0);
+        },
+      ),
+    );
+}

@@ -15,3 +15,4 @@ export type { SrtpReceiverOptions, SrtpUnprotectResult } from './receiver.js';
 export { SRTP_DEFAULT_REPLAY_WINDOW_PACKETS, SRTP_MIN_REPLAY_WINDOW_PACKETS } from './replay-window.js';
 export { SRTP_MAX_INDEX, estimateSrtpIndex, rocOfIndex, seqOfIndex, srtpIndex } from './index-estimate.js';
 export type { MkiLengthBytes, SrtpMasterKey, SrtpRejectReason, SrtpStreamState } from './types.js';
+export { srtpParams, type SrtpParams } from './params.js';

@@ -1,0 +1,84 @@
+// Admits key messages: verified (by the opener), for this programme, fresh, not replayed. Remembers the
+// content keys announced but not yet installed.
+import type { KeyId, ProgrammeId, Ssrc } from '../ids.js';
+
+/** A verified content-key message, reduced to what the receiver needs. */
+export interface OpenedContentKey {
+  readonly programmeId: ProgrammeId;
+  readonly messageSeq: number;
+  readonly keyId: KeyId;
+  readonly ssrc: Ssrc;
+  readonly roc: number;
+  readonly seq: number;
+  readonly expiresAtMs: number;
+  /** The segments under whose key a copy of the content key is wrapped. */
+  readonly segments: readonly number[];
+  /** The content key, if `psk` unwraps the copy for `segment`. */
+  unwrap(segment: number, psk: Uint8Array): { masterKey: Uint8Array; masterSalt: Uint8Array } | undefined;
+}
+
+export type OpenResult = { ok: true; key: OpenedContentKey } | { ok: false; reason: string };
+/** Decodes and verifies the signature of a datagram from the key port. Never throws. */
+export type KeyMessageOpener = (bytes: Uint8Array) => OpenResult;
+
+export type GateResult =
+  { kind: 'accepted'; key: OpenedContentKey } | { kind: 'duplicate' } | { kind: 'rejected'; reason: string };
+
+/** How far behind the newest message sequence an unseen message may be before it counts as replayed. */
+const REPLAY_WINDOW = 64;
+
+export class KeyMessageGate {
+  readonly #seen = new Map<number, string>();
+  readonly #pending = new Map<KeyId, OpenedContentKey>();
+  readonly #announced = new Map<KeyId, OpenedContentKey>();
+  #maxSeq = -1;
+
+  constructor(
+    readonly programmeId: ProgrammeId,
+    readonly open: KeyMessageOpener,
+    readonly now: () => number,
+  ) {}
+
+  accept(bytes: Uint8Array): GateResult {
+    const r = this.open(bytes);
+    if (!r.ok) return { kind: 'rejected', reason: r.reason };
+    const key = r.key;
+    if (key.programmeId !== this.programmeId) return { kind: 'rejected', reason: 'wrong_programme' };
+    const fingerprint = Buffer.from(bytes).toString('base64');
+    const seen = this.#seen.get(key.messageSeq);
+    if (seen !== undefined)
+      return seen === fingerprint ? { kind: 'duplicate' } : { kind: 'rejected', reason: 'conflict' };
+    if (key.expiresAtMs < this.now()) return { kind: 'rejected', reason: 'stale' };
+    if (key.messageSeq <= this.#maxSeq - REPLAY_WINDOW) return { kind: 'rejected', reason: 'replayed' };
+    this.#seen.set(key.messageSeq, fingerprint);
+    this.#maxSeq = Math.max(this.#maxSeq, key.messageSeq);
+    for (const s of this.#seen.keys()) if (s <= this.#maxSeq - REPLAY_WINDOW) this.#seen.delete(s);
+    this.#announced.set(key.keyId, key);
+    this.#pending.set(key.keyId, key);
+    this.#prune();
+    return { kind: 'accepted', key };
+  }
+
+  pending(): OpenedContentKey[] {
+    this.#prune();
+    return [...this.#pending.values()];
+  }
+
+  announced(keyId: KeyId): OpenedContentKey | undefined {
+    return this.#announced.get(keyId);
+  }
+
+  installed(keyId: KeyId): void {
+    this.#pending.delete(keyId);
+  }
+
+  #prune(): void {
+    const now = this.now();
+    for (const [id, k] of this.#announced) {
+      if (k.expiresAtMs < now) {
+        this.#announced.delete(id);
+        this.#pending.delete(id);
+      }
+    }
+  }
+}

@@ -1,0 +1,212 @@
+// The receiver: multicast in → key messages verified → content keys unwrapped under segment keys fetched on
+// need → SRTP unprotect → the original RTP packet (MKI and tag stripped) → TS out.
+import dgram from 'node:dgram';
+import type { Logger } from 'pino';
+import { asProgrammeId, type KeyId, type Ssrc } from '../ids.js';
+import { decodeRtpHeader } from '../packet/rtp-header.js';
+import { SrtpReceiver, srtpParams, type SrtpRejectReason } from '../srtp/index.js';
+import type { ProgrammeInfo } from '../server/client.js';
+import { PacketQueue } from './packet-queue.js';
+import type { MediaSink } from './sinks.js';
+import { SegmentKeys, type SegmentKeyFetcher } from './segment-keys.js';
+import { KeyMessageGate, type KeyMessageOpener, type OpenedContentKey } from './key-message-gate.js';
+
+export interface ReceiverOptions {
+  readonly programme: ProgrammeInfo;
+  readonly fetchSegmentKey: SegmentKeyFetcher;
+  readonly openKeyMessage: KeyMessageOpener;
+  readonly interfaceAddress: string;
+  readonly sinks: readonly MediaSink[];
+  readonly log: Logger;
+  /** Packets whose key has not arrived wait this long, in order, before they count as rejected. */
+  readonly holdMs?: number;
+  readonly holdPackets?: number;
+  readonly now?: () => number;
+}
+
+export interface ReceiverStats {
+  packetsReceived: number;
+  packetsDecrypted: number;
+  packetsRejected: number;
+  rejectedByReason: Partial<Record<SrtpRejectReason | 'not_rtp', number>>;
+  keyMessages: { accepted: number; duplicate: number; rejected: Partial<Record<string, number>> };
+  keysInstalled: number;
+  segmentKeyRequests: number;
+  refusals: { segment: number; code: string }[];
+  firstDecryptedIndex: number | undefined;
+}
+
+export class Receiver {
+  readonly stats: ReceiverStats = {
+    packetsReceived: 0,
+    packetsDecrypted: 0,
+    packetsRejected: 0,
+    rejectedByReason: {},
+    keyMessages: { accepted: 0, duplicate: 0, rejected: {} },
+    keysInstalled: 0,
+    segmentKeyRequests: 0,
+    refusals: [],
+    firstDecryptedIndex: undefined,
+  };
+  readonly #opts: ReceiverOptions;
+  readonly #srtp: SrtpReceiver;
+  readonly #queue: PacketQueue;
+  readonly #gate: KeyMessageGate;
+  readonly #segmentKeys: SegmentKeys;
+  readonly #media = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+  readonly #keys = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+  readonly #now: () => number;
+  #drainTimer: NodeJS.Timeout | undefined;
+
+  constructor(opts: ReceiverOptions) {
+    this.#opts = opts;
+    this.#now = opts.now ?? Date.now;
+    const p = opts.programme;
+    this.#srtp = new SrtpReceiver({
+      ...srtpParams(p),
+      retireGraceMs: Math.max(2000, p.cryptoPeriodMs),
+    });
+    this.#queue = new PacketQueue(opts.holdPackets ?? 4096, opts.holdMs ?? 3000);
+    this.#gate = new KeyMessageGate(asProgrammeId(p.id), opts.openKeyMessage, this.#now);
+    this.#segmentKeys = new SegmentKeys(opts.fetchSegmentKey, opts.log, {
+      onRequest: () => this.stats.segmentKeyRequests++,
+      onRefusal: (segment, code) => this.stats.refusals.push({ segment, code }),
+      onKey: () => this.#installPending(),
+    });
+  }
+
+  async open(): Promise<void> {
+    const p = this.#opts.programme;
+    await Promise.all([
+      bindGroup(this.#media, p.group, p.port, this.#opts.interfaceAddress),
+      bindGroup(this.#keys, p.group, p.keyPort, this.#opts.interfaceAddress),
+    ]);
+    this.#media.on('message', (msg) => this.#onMedia(msg));
+    this.#keys.on('message', (msg) => this.#onKeyMessage(msg));
+    this.#drainTimer = setInterval(() => this.#drain(), 100);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#drainTimer);
+    this.#drain(true);
+    await Promise.all([closeSocket(this.#media), closeSocket(this.#keys)]);
+    await Promise.all(this.#opts.sinks.map((s) => s.close()));
+  }
+
+  #onKeyMessage(bytes: Uint8Array): void {
+    const r = this.#gate.accept(bytes);
+    if (r.kind === 'duplicate') {
+      this.stats.keyMessages.duplicate++;
+      return;
+    }
+    if (r.kind === 'rejected') {
+      const rej = this.stats.keyMessages.rejected;
+      rej[r.reason] = (rej[r.reason] ?? 0) + 1;
+      return;
+    }
+    this.stats.keyMessages.accepted++;
+    this.#installPending();
+  }
+
+  /** Installs every announced content key whose segment key we hold; asks for the segment keys we lack. */
+  #installPending(): void {
+    for (const ck of this.#gate.pending()) {
+      if (this.#srtp.hasKey(ck.keyId)) {
+        this.#gate.installed(ck.keyId);
+        continue;
+      }
+      for (const segment of ck.segments) {
+        const psk = this.#segmentKeys.get(segment);
+        if (psk === undefined) continue;
+        const key = ck.unwrap(segment, psk);
+        if (key === undefined) continue;
+        this.#install(ck, key);
+        break;
+      }
+    }
+    this.#drain();
+  }
+
+  #install(ck: OpenedContentKey, key: { masterKey: Uint8Array; masterSalt: Uint8Array }): void {
+    if (this.#srtp.streamState(ck.ssrc) === undefined) {
+      this.#srtp.setStreamState(ck.ssrc, { roc: ck.roc, lastSeq: ck.seq });
+    }
+    this.#srtp.addKey({ keyId: ck.keyId, masterKey: key.masterKey, masterSalt: key.masterSalt });
+    this.#gate.installed(ck.keyId);
+    this.stats.keysInstalled++;
+    this.#opts.log.info({ keyId: ck.keyId, segments: ck.segments }, 'content key installed');
+  }
+
+  #onMedia(bytes: Uint8Array): void {
+    this.stats.packetsReceived++;
+    const dropped = this.#queue.push({ bytes, arrivedAtMs: this.#now() });
+    if (dropped) this.#reject('unknown_key');
+    this.#drain();
+  }
+
+  /** Unprotects queued packets in order; stops at the first one still waiting for its key. */
+  #drain(final = false): void {
+    const now = this.#now();
+    for (let item = this.#queue.peek(); item !== undefined; item = this.#queue.peek()) {
+      const r = this.#srtp.unprotect(item.bytes);
+      if (!r.ok && r.reason === 'unknown_key') {
+        this.#wantKey(r.keyId);
+        if (!final && !this.#queue.isExpired(item, now)) return;
+      }
+      this.#queue.shift();
+      if (r.ok) this.#deliver(r.packet, r.keyId, r.index);
+      else this.#reject(r.reason);
+    }
+  }
+
+  #wantKey(keyId: KeyId | undefined): void {
+    if (keyId === undefined) return;
+    const ck = this.#gate.announced(keyId);
+    if (ck === undefined) return; // its key message has not arrived yet; it will trigger the install
+    for (const segment of ck.segments) this.#segmentKeys.want(segment);
+  }
+
+  #deliver(packet: Uint8Array, _keyId: KeyId, index: number): void {
+    const h = decodeRtpHeader(packet);
+    if (!h.ok) {
+      this.#reject('not_rtp');
+      return;
+    }
+    this.stats.packetsDecrypted++;
+    this.stats.firstDecryptedIndex ??= index;
+    const pad = h.header.padding ? packet[packet.length - 1]! : 0;
+    const payload = packet.subarray(h.headerLengthBytes, packet.length - pad);
+    for (const sink of this.#opts.sinks) sink.write(packet, payload);
+  }
+
+  #reject(reason: SrtpRejectReason | 'not_rtp'): void {
+    this.stats.packetsRejected++;
+    const by = this.stats.rejectedByReason;
+    by[reason] = (by[reason] ?? 0) + 1;
+  }
+
+  /** For the status line. */
+  get streamSsrcState(): (ssrc: Ssrc) => { roc: number; lastSeq: number } | undefined {
+    return (ssrc) => this.#srtp.streamState(ssrc);
+  }
+}
+
+async function bindGroup(socket: dgram.Socket, group: string, port: number, iface: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(port, group, () => {
+      socket.off('error', reject);
+      resolve();
+    });
+  });
+  socket.addMembership(group, iface);
+  try {
+    socket.setRecvBufferSize(8 * 1024 * 1024);
+  } catch {
+    // The kernel caps it at net.core.rmem_max; the default still works at demo rates.
+  }
+}
+
+function closeSocket(s: dgram.Socket): Promise<void> {
+  return new Promise((resolve) => s.close(() => resolve()));
+}

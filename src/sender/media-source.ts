@@ -1,0 +1,99 @@
+// Media in: an MPEG-TS file, raw TS over UDP (ffmpeg `-f mpegts udp://…`) or RTP/MP2T (ffmpeg `-f rtp_mpegts`,
+// GStreamer `rtpmp2tpay`). Yields raw TS bytes; the chunker re-frames them.
+import { createReadStream } from 'node:fs';
+import dgram from 'node:dgram';
+import { decodeRtpHeader } from '../packet/rtp-header.js';
+
+export type MediaInput =
+  | { readonly kind: 'file'; readonly path: string }
+  | { readonly kind: 'udp' | 'rtp'; readonly host: string; readonly port: number };
+
+/** Parses `file.ts`, `file:///x.ts`, `udp://127.0.0.1:1234` or `rtp://127.0.0.1:1234` (also `@239.x.y.z:port`). */
+export function parseMediaInput(spec: string): MediaInput {
+  const m = /^(udp|rtp):\/\/@?([^:/]+):(\d+)\/?$/.exec(spec);
+  if (m) {
+    const port = Number(m[3]);
+    if (port < 1 || port > 65535) throw new Error(`input ${spec}: port must be 1–65535`);
+    return { kind: m[1] as 'udp' | 'rtp', host: m[2]!, port };
+  }
+  if (/^[a-z]+:\/\//.test(spec) && !spec.startsWith('file://')) {
+    throw new Error(`input ${spec}: expected a file path, udp://HOST:PORT or rtp://HOST:PORT`);
+  }
+  return { kind: 'file', path: spec.startsWith('file://') ? new URL(spec).pathname : spec };
+}
+
+export interface LiveInputOptions {
+  /** Stop after this long without a datagram once something has arrived (live inputs). */
+  readonly idleEndMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+export async function* readMedia(input: MediaInput, opts: LiveInputOptions = {}): AsyncGenerator<Uint8Array> {
+  if (input.kind === 'file') {
+    for await (const chunk of createReadStream(input.path, { highWaterMark: 188 * 7 * 64 })) {
+      yield chunk as Buffer;
+    }
+    return;
+  }
+  yield* readDatagrams(input, opts);
+}
+
+async function* readDatagrams(
+  input: { kind: 'udp' | 'rtp'; host: string; port: number },
+  opts: LiveInputOptions,
+): AsyncGenerator<Uint8Array> {
+  const isMulticast = /^(22[4-9]|23\d)\./.test(input.host);
+  const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+  const queue: Uint8Array[] = [];
+  let wake: (() => void) | undefined;
+  let ended = false;
+  let rejected = 0;
+  socket.on('message', (msg) => {
+    if (input.kind === 'rtp') {
+      const h = decodeRtpHeader(msg);
+      if (!h.ok) {
+        rejected++;
+        return;
+      }
+      queue.push(msg.subarray(h.headerLengthBytes, msg.length - paddingBytes(msg)));
+    } else {
+      queue.push(msg);
+    }
+    wake?.();
+  });
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject);
+    socket.bind(input.port, input.host, () => {
+      if (isMulticast) socket.addMembership(input.host, '127.0.0.1');
+      resolve();
+    });
+  });
+  const end = (): void => {
+    ended = true;
+    wake?.();
+  };
+  opts.signal?.addEventListener('abort', end, { once: true });
+  let idleTimer: NodeJS.Timeout | undefined;
+  try {
+    while (!ended) {
+      if (queue.length === 0) {
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          if (opts.idleEndMs !== undefined) idleTimer = setTimeout(end, opts.idleEndMs);
+        });
+        wake = undefined;
+        clearTimeout(idleTimer);
+        continue;
+      }
+      yield queue.shift()!;
+    }
+    while (queue.length > 0) yield queue.shift()!;
+  } finally {
+    socket.close();
+    if (rejected > 0) process.emitWarning(`media input: ${rejected} datagrams were not RTP and were dropped`);
+  }
+}
+
+function paddingBytes(packet: Uint8Array): number {
+  return (packet[0]! & 0x20) !== 0 && packet.length > 0 ? packet[packet.length - 1]! : 0;
+}

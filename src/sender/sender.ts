@@ -1,0 +1,330 @@
+// The sender: MPEG-TS in → RTP/MP2T → SRTP under the current content key → multicast, with key rotation
+// every crypto period and the signed key messages on their own port as a carousel.
+import dgram from 'node:dgram';
+import type { Logger } from 'pino';
+import { asSsrc, type KeyId, type Ssrc } from '../ids.js';
+import { randomBytes } from '../crypto/random.js';
+import { RTP_PAYLOAD_TYPE_MP2T, MP2T_CLOCK_HZ, PCR_CLOCK_HZ } from '../packet/mpegts.js';
+import { encodeRtpHeader } from '../packet/rtp-header.js';
+import { SrtpSender, srtpParams } from '../srtp/index.js';
+import type { ProgrammeInfo } from '../server/client.js';
+import { TsChunker, pcrTicksToMs, type MediaChunk } from './ts-chunker.js';
+
+export interface ContentKeyRequest {
+  readonly segment: number;
+  readonly ssrc: Ssrc;
+  /** The SSRC's ROC at sequence number `seq`: what a late joiner needs to estimate indices. */
+  readonly roc: number;
+  readonly seq: number;
+  readonly activatesAtMs: number;
+  readonly expiresAtMs: number;
+}
+
+export interface IssuedContentKey {
+  readonly keyId: KeyId;
+  readonly masterKey: Uint8Array;
+  readonly masterSalt: Uint8Array;
+  /** Signed by the key server; multicast as is. */
+  readonly keyMessage: Uint8Array;
+}
+
+/** Where content keys come from: the key server (KeyServerClient.issueContentKey) in production. */
+export type ContentKeyIssuer = (req: ContentKeyRequest) => Promise<IssuedContentKey>;
+
+export interface SenderProgress {
+  readonly packetsSent: number;
+  readonly bytesSent: number;
+  readonly keysRotated: number;
+  readonly keyId: KeyId | undefined;
+  readonly segment: number;
+  readonly mediaMs: number;
+}
+
+export interface SenderOptions {
+  readonly programme: ProgrammeInfo;
+  readonly issueContentKey: ContentKeyIssuer;
+  /** 1 = real time by the PCR; 8 = eight times faster. Live inputs are sent as they arrive. */
+  readonly speed: number;
+  readonly paced: boolean;
+  /** A content key is announced at least this long (wall clock) before its first packet. */
+  readonly leadMs: number;
+  /** Key messages are repeated this often. */
+  readonly carouselIntervalMs: number;
+  readonly interfaceAddress: string;
+  readonly ttl: number;
+  readonly ssrc?: Ssrc;
+  readonly initialSeq?: number;
+  readonly log: Logger;
+  readonly onProgress?: (p: SenderProgress) => void;
+}
+
+interface Queued {
+  readonly chunk: MediaChunk;
+  /** Media time from the first chunk, 27 MHz ticks. */
+  readonly ticks: number;
+  readonly period: number;
+}
+
+/** How long after its period a key message stays valid: late packets and slow receivers. */
+const KEY_MESSAGE_GRACE_MS = 2000;
+
+interface Announced {
+  readonly period: number;
+  readonly issued: IssuedContentKey;
+  readonly announcedAtMs: number;
+}
+
+const RTP_SEQ_START_LIMIT = 2 ** 15; // the sender starts its sequence number below 2^15
+
+export class Sender {
+  readonly ssrc: Ssrc;
+  readonly #opts: SenderOptions;
+  readonly #srtp: SrtpSender;
+  readonly #socket = dgram.createSocket({ type: 'udp4' });
+  readonly #keys = new Map<number, Promise<Announced>>();
+  readonly #carousel: Announced[] = [];
+  #carouselTimer: NodeJS.Timeout | undefined;
+  #seq: number;
+  #roc = 0;
+  #period = -1;
+  #packetsSent = 0;
+  #bytesSent = 0;
+  #keysRotated = 0;
+  #keyId: KeyId | undefined;
+  #mediaMs = 0;
+  #wallStartMs = 0;
+  #inFlight = 0;
+  #drained: (() => void) | undefined;
+
+  constructor(opts: SenderOptions) {
+    const { programme } = opts;
+    if (programme.segmentLengthMs % programme.cryptoPeriodMs !== 0) {
+      throw new Error('segment length must be a whole number of crypto periods');
+    }
+    this.#opts = opts;
+    this.ssrc = opts.ssrc ?? asSsrc(randomUint32() || 1);
+    this.#seq = opts.initialSeq ?? randomUint32() % RTP_SEQ_START_LIMIT;
+    this.#srtp = new SrtpSender({
+      ...srtpParams(programme),
+    });
+  }
+
+  get progress(): SenderProgress {
+    return {
+      packetsSent: this.#packetsSent,
+      bytesSent: this.#bytesSent,
+      keysRotated: this.#keysRotated,
+      keyId: this.#keyId,
+      segment: this.#segmentOf(Math.max(0, this.#period)),
+      mediaMs: this.#mediaMs,
+    };
+  }
+
+  async open(): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.#socket.once('error', reject);
+      this.#socket.bind(0, this.#opts.interfaceAddress, () => resolve());
+    });
+    this.#socket.setMulticastInterface(this.#opts.interfaceAddress);
+    this.#socket.setMulticastTTL(this.#opts.ttl);
+    this.#socket.setMulticastLoopback(true);
+    this.#carouselTimer = setInterval(() => this.#sendCarousel(), this.#opts.carouselIntervalMs);
+  }
+
+  /**
+   * Sends the whole input; resolves when the last packet has gone.
+   *
+   * Input is read `lookaheadMs` of media ahead of what is sent. A content key is requested and announced as soon
+   * as the first chunk of its crypto period is read, so (1) it is on the air for the look-ahead before its first
+   * packet, (2) its key message names the exact sequence number and ROC of that first packet, and (3) no key is
+   * ever announced for media that does not exist (a receiver buying per segment is never sold a segment past the
+   * end of the programme).
+   */
+  async run(media: AsyncIterable<Uint8Array>): Promise<SenderProgress> {
+    const chunker = new TsChunker();
+    const queue: Queued[] = [];
+    let firstTicks: number | undefined;
+    let announced = -1;
+    let queuedPackets = 0;
+    const lookaheadTicks = (this.#lookaheadMs() * PCR_CLOCK_HZ) / 1000;
+    const enqueue = (chunk: MediaChunk) => {
+      firstTicks ??= chunk.pcrTicks;
+      const ticks = chunk.pcrTicks - firstTicks;
+      const period = Math.floor(pcrTicksToMs(ticks) / this.#opts.programme.cryptoPeriodMs);
+      if (period > announced) {
+        // The first packet of this period goes out after everything already queued.
+        const at = this.#sequenceAfter(queuedPackets);
+        for (let p = announced + 1; p <= period; p++) this.#announce(p, at);
+        announced = period;
+      }
+      queue.push({ chunk, ticks, period });
+      queuedPackets++;
+    };
+    const sendHead = async () => {
+      const q = queue.shift()!;
+      queuedPackets--;
+      await this.#send(q);
+    };
+    this.#wallStartMs = performance.now();
+    for await (const bytes of media) {
+      for (const chunk of chunker.push(bytes)) {
+        enqueue(chunk);
+        while (queue.length > 0 && queue.at(-1)!.ticks - queue[0]!.ticks > lookaheadTicks) await sendHead();
+      }
+    }
+    for (const chunk of chunker.flush()) enqueue(chunk);
+    while (queue.length > 0) await sendHead();
+    return this.progress;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#carouselTimer);
+    await this.#quiet();
+    if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
+    await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
+  }
+
+  /** Media read ahead of sending: the announcement lead in media time, plus a margin for the key server. */
+  #lookaheadMs(): number {
+    return (this.#opts.leadMs + 500) * (this.#opts.paced ? this.#opts.speed : 1);
+  }
+
+  /** The sequence number and ROC of the packet `n` packets after the next one to go. */
+  #sequenceAfter(n: number): { seq: number; roc: number } {
+    const total = this.#seq + n;
+    return { seq: total % 0x10000, roc: (this.#roc + Math.floor(total / 0x10000)) % 2 ** 32 };
+  }
+
+  async #send(q: Queued): Promise<void> {
+    const { chunk, ticks, period } = q;
+    this.#mediaMs = pcrTicksToMs(ticks);
+    if (period !== this.#period) await this.#rotate(period);
+    if (this.#opts.paced) await this.#pace(this.#mediaMs);
+
+    const header = encodeRtpHeader({
+      version: 2,
+      padding: false,
+      marker: false,
+      payloadType: RTP_PAYLOAD_TYPE_MP2T,
+      sequenceNumber: this.#seq,
+      timestamp: Math.floor((ticks * MP2T_CLOCK_HZ) / PCR_CLOCK_HZ) % 2 ** 32,
+      ssrc: this.ssrc,
+      csrcs: [],
+    });
+    const rtp = new Uint8Array(header.length + chunk.payload.length);
+    rtp.set(header, 0);
+    rtp.set(chunk.payload, header.length);
+    const r = this.#srtp.protect(rtp);
+    if (!r.ok) throw new Error(`SRTP protect failed: ${r.reason}`);
+    this.#transmit(r.packet, this.#opts.programme.port);
+    this.#packetsSent++;
+    this.#bytesSent += r.packet.length;
+    this.#seq = (this.#seq + 1) & 0xffff;
+    if (this.#seq === 0) this.#roc++;
+    if (this.#packetsSent % 50 === 0) this.#opts.onProgress?.(this.progress);
+  }
+
+  /** Waits until the wall clock reaches the chunk's media time (scaled by speed). */
+  async #pace(mediaMs: number): Promise<void> {
+    const due = this.#wallStartMs + mediaMs / this.#opts.speed;
+    const wait = due - performance.now();
+    if (wait > 1) await sleep(wait);
+  }
+
+  #segmentOf(period: number): number {
+    const p = this.#opts.programme;
+    return Math.floor((period * p.cryptoPeriodMs) / p.segmentLengthMs);
+  }
+
+  /** Requests the key of `period` from the key server and puts its message on the air. */
+  #announce(period: number, first: { seq: number; roc: number }): void {
+    const p = this.#opts.programme;
+    const wallPeriodMs = p.cryptoPeriodMs / (this.#opts.paced ? this.#opts.speed : 1);
+    const activatesAtMs = Math.round(
+      Date.now() + this.#lookaheadMs() / (this.#opts.paced ? this.#opts.speed : 1),
+    );
+    const pending = this.#opts
+      .issueContentKey({
+        segment: this.#segmentOf(period),
+        ssrc: this.ssrc,
+        roc: first.roc,
+        seq: first.seq,
+        activatesAtMs,
+        expiresAtMs: Math.round(activatesAtMs + wallPeriodMs + KEY_MESSAGE_GRACE_MS),
+      })
+      .then((issued) => {
+        const a: Announced = { period, issued, announcedAtMs: performance.now() };
+        this.#srtp.addKey({
+          keyId: issued.keyId,
+          masterKey: issued.masterKey,
+          masterSalt: issued.masterSalt,
+        });
+        this.#carousel.push(a);
+        this.#sendKeyMessage(a);
+        this.#opts.log.info(
+          { keyId: issued.keyId, period, segment: this.#segmentOf(period) },
+          'content key announced',
+        );
+        return a;
+      });
+    // Failures surface when the key is needed (#rotate); until then they must not crash the process.
+    pending.catch(() => undefined);
+    this.#keys.set(period, pending);
+  }
+
+  async #rotate(period: number): Promise<void> {
+    const pending = this.#keys.get(period);
+    if (pending === undefined) throw new Error(`no content key was requested for period ${period}`);
+    const next = await pending;
+    // Never use a key before it has been on the air for the lead time.
+    const waitMs = next.announcedAtMs + this.#opts.leadMs - performance.now();
+    if (waitMs > 0) {
+      await sleep(waitMs);
+      this.#wallStartMs += waitMs; // the programme's schedule slips by the wait, not the packets
+    }
+    const previous = this.#keyId;
+    this.#srtp.activate(next.issued.keyId);
+    this.#keyId = next.issued.keyId;
+    if (this.#period >= 0) this.#keysRotated++;
+    this.#period = period;
+    if (previous !== undefined) this.#srtp.retire(previous);
+    // Past periods leave the carousel.
+    for (let i = this.#carousel.length - 1; i >= 0; i--) {
+      if (this.#carousel[i]!.period < period) this.#carousel.splice(i, 1);
+    }
+    for (const k of this.#keys.keys()) if (k < period) this.#keys.delete(k);
+    this.#opts.onProgress?.(this.progress);
+  }
+
+  /** Waits for announcements still in flight, so none is left dangling at close. */
+  async #quiet(): Promise<void> {
+    await Promise.allSettled(this.#keys.values());
+  }
+
+  #sendKeyMessage(a: Announced): void {
+    this.#transmit(a.issued.keyMessage, this.#opts.programme.keyPort);
+  }
+
+  /** Sends one datagram to the group; close() waits until every one has left. */
+  #transmit(bytes: Uint8Array, port: number): void {
+    this.#inFlight++;
+    this.#socket.send(bytes, port, this.#opts.programme.group, (err) => {
+      this.#inFlight--;
+      if (err) this.#opts.log.warn({ err: err.message, port }, 'send failed');
+      if (this.#inFlight === 0) this.#drained?.();
+    });
+  }
+
+  #sendCarousel(): void {
+    for (const a of this.#carousel) this.#sendKeyMessage(a);
+  }
+}
+
+function randomUint32(): number {
+  const b = randomBytes(4);
+  return new DataView(b.buffer, b.byteOffset, 4).getUint32(0);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -130,31 +130,34 @@ export async function runClientRequest<T>(
     subject = { ...subject, clientId: auth.clientId };
     const client = await tx.clients.get(auth.clientId);
     if (client === undefined) return deny('unknown_client', `no client ${auth.clientId}`);
+
     const uk = openClientKey(ctx.secrets.masterKey, client.id, client.wrappedKey);
-    const signed = {
-      method: req.method,
-      path: req.url,
-      timestampMs: auth.timestampMs,
-      nonceHex: auth.nonceHex,
-      body: req.rawBody ?? new Uint8Array(0),
-    };
-    if (!verifyRequestMac(deriveRequestMacKey(uk), signed, auth.mac))
-      return deny('bad_mac', 'request MAC does not verify');
-    if (!isFreshTimestamp(auth.timestampMs, nowMs)) {
-      return deny(
-        'stale_request',
-        `timestamp is more than ${REQUEST_WINDOW_MS / 1000} s from the server's clock`,
-      );
+    try {
+      const macKey = deriveRequestMacKey(uk);
+      const signed = {
+        method: req.method,
+        path: req.url,
+        timestampMs: auth.timestampMs,
+        nonceHex: auth.nonceHex,
+        body: req.rawBody ?? new Uint8Array(0),
+      };
+      const macOk = verifyRequestMac(macKey, signed, auth.mac);
+      macKey.fill(0);
+      if (!macOk) return await deny('bad_mac', 'request MAC does not verify');
+      if (!isFreshTimestamp(auth.timestampMs, nowMs)) {
+        const windowS = REQUEST_WINDOW_MS / 1000;
+        return await deny('stale_request', `timestamp is more than ${windowS} s from the server's clock`);
+      }
+      await tx.nonces.prune(nowMs); // an indexed range delete of the expired few
+      const expiresAtMs = Math.max(auth.timestampMs, nowMs) + REQUEST_WINDOW_MS;
+      if (!(await tx.nonces.remember(client.id, auth.nonceHex, expiresAtMs))) {
+        return await deny('replayed_request', 'this nonce was already used; sign each attempt afresh');
+      }
+      subject = { ...subject, clientId: asClientId(client.id), authenticated: true };
+      return await work(tx, { client, uk, nowMs, subject }, deny);
+    } finally {
+      uk.fill(0); // the client key lives only for this request
     }
-    await tx.nonces.prune(nowMs); // an indexed range delete of the expired few
-    const fresh = await tx.nonces.remember(
-      client.id,
-      auth.nonceHex,
-      Math.max(auth.timestampMs, nowMs) + REQUEST_WINDOW_MS,
-    );
-    if (!fresh) return deny('replayed_request', 'this nonce was already used; sign each attempt afresh');
-    subject = { ...subject, clientId: asClientId(client.id), authenticated: true };
-    return work(tx, { client, uk, nowMs, subject }, deny);
   });
   if (!outcome.ok) throw outcome.error;
   return outcome.body;

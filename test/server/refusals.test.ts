@@ -213,6 +213,11 @@ describe('refusals', () => {
     expect((await inject(f, f.receiver, segmentRequest(f.programme.id, 0, 'same'))).statusCode).toBe(200);
     const res = await inject(f, f.receiver, segmentRequest(f.programme.id, 1, 'same'));
     expectRefused(res, 'request_id_conflict', 409);
+    const log = await requestLog(f);
+    expect(log.map((r) => [r.outcome, r.code, r.segment])).toEqual([
+      ['delivered', null, 0],
+      ['denied', 'request_id_conflict', 1],
+    ]);
   });
 
   it('invalid_request (400): a missing request id, or a content key that expires before it activates', async () => {

@@ -1,0 +1,180 @@
+// A real keycast system for scenario tests: a data directory in a temp dir, a SQLite store, the key server
+// listening on 127.0.0.1 (random port), and a programme on a random loopback multicast group.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { asSegmentIndex } from '../../src/ids.js';
+import type { Credentials } from '../../src/keys/credentials.js';
+import { KeyServerClient, orThrow, type ProgrammeInfo } from '../../src/server/client.js';
+import { buildKeyServer } from '../../src/server/index.js';
+import {
+  createProgramme,
+  createService,
+  enrolClient,
+  grantSegments,
+  grantSubscription,
+  initDataDir,
+  loadServerSecrets,
+  openDataDirStore,
+  periodOf,
+  type ServerSecrets,
+  type Store,
+} from '../../src/store/index.js';
+
+export const quietLog = pino({ level: 'silent' });
+
+export interface TestSystem {
+  readonly dir: string;
+  readonly dataDir: string;
+  readonly store: Store;
+  readonly secrets: ServerSecrets;
+  readonly server: FastifyInstance;
+  readonly url: string;
+  readonly serviceId: number;
+  readonly programme: ProgrammeInfo;
+  enrol(
+    name: string,
+    role: 'sender' | 'receiver',
+    entitlement?: 'subscription' | 'per_segment',
+  ): Promise<TestClient>;
+  close(): Promise<void>;
+}
+
+export interface TestClient {
+  readonly credentials: Credentials;
+  readonly client: KeyServerClient;
+}
+
+export function randomGroup(): { group: string; port: number } {
+  return {
+    group: `239.255.${1 + Math.floor(Math.random() * 254)}.${1 + Math.floor(Math.random() * 254)}`,
+    port: 20_000 + 4 * Math.floor(Math.random() * 10_000),
+  };
+}
+
+export async function startSystem(
+  opts: { cryptoPeriodMs?: number; segmentLengthMs?: number; mkiLengthBytes?: number } = {},
+): Promise<TestSystem> {
+  const dir = await mkdtemp(join(tmpdir(), 'keycast-test-'));
+  const dataDir = join(dir, 'data');
+  await initDataDir(dataDir);
+  const store = openDataDirStore(dataDir);
+  const secrets = loadServerSecrets(dataDir);
+  const service = await createService(store, { name: 'test-service' });
+  const { group, port } = randomGroup();
+  const row = await createProgramme(store, {
+    serviceId: service.id,
+    name: 'test-programme',
+    group,
+    port,
+    cryptoPeriodMs: opts.cryptoPeriodMs ?? 1000,
+    segmentLengthMs: opts.segmentLengthMs ?? 4000,
+    ...(opts.mkiLengthBytes !== undefined && { mkiLengthBytes: opts.mkiLengthBytes }),
+  });
+  const server = buildKeyServer({ store, dataDir });
+  const url = await server.listen({ host: '127.0.0.1', port: 0 });
+  const system: TestSystem = {
+    dir,
+    dataDir,
+    store,
+    secrets,
+    server,
+    url,
+    serviceId: service.id,
+    programme: { ...row, id: row.id, serviceId: row.serviceId },
+    async enrol(name, role, entitlement) {
+      const { client, credentials } = await enrolClient(store, secrets, { name, role, serverUrl: url });
+      if (entitlement === 'subscription') {
+        await grantSubscription(store, {
+          clientId: client.id,
+          serviceId: service.id,
+          period: periodOf(Date.now()),
+        });
+      } else if (entitlement === 'per_segment') {
+        await grantSegments(store, {
+          clientId: client.id,
+          programmeId: row.id,
+          fromSegment: asSegmentIndex(0),
+        });
+      }
+      return { credentials, client: new KeyServerClient(credentials) };
+    },
+    async close() {
+      await server.close();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  // The programme as a client sees it, through the key server.
+  const probe = await system.enrol('probe', 'receiver');
+  const seen = orThrow(await probe.client.getProgramme(row.id)).programme;
+  return { ...system, programme: seen };
+}
+
+export const SAMPLE = new URL('../../samples/sample.ts', import.meta.url);
+
+/** The first `packets` RTP payloads' worth of TS (7 × 188 bytes each) of the sample. */
+export async function sampleSlice(rtpPackets: number): Promise<Uint8Array> {
+  const { readFile } = await import('node:fs/promises');
+  const all = await readFile(SAMPLE);
+  return new Uint8Array(all.subarray(0, Math.min(all.length, rtpPackets * 7 * 188)));
+}
+
+export async function* inMemory(bytes: Uint8Array, pieceBytes = 64 * 1024): AsyncGenerator<Uint8Array> {
+  for (let o = 0; o < bytes.length; o += pieceBytes) {
+    yield bytes.subarray(o, o + pieceBytes);
+    await Promise.resolve();
+  }
+}
+
+export interface SendOptions {
+  readonly speed?: number;
+  readonly leadMs?: number;
+  readonly initialSeq?: number;
+}
+
+/** Runs a real Sender (in this process) with a sender client of `system`, over the loopback group. */
+export async function sendMedia(
+  system: TestSystem,
+  sender: TestClient,
+  media: Uint8Array,
+  o: SendOptions = {},
+) {
+  const { Sender } = await import('../../src/sender/sender.js');
+  const s = new Sender({
+    programme: system.programme,
+    speed: o.speed ?? 8,
+    paced: true,
+    leadMs: o.leadMs ?? 150,
+    carouselIntervalMs: 50,
+    interfaceAddress: '127.0.0.1',
+    ttl: 0,
+    log: quietLog,
+    ...(o.initialSeq !== undefined && { initialSeq: o.initialSeq }),
+    issueContentKey: async (req) =>
+      orThrow(await sender.client.issueContentKey({ programmeId: system.programme.id, ...req })),
+  });
+  await s.open();
+  try {
+    const progress = await s.run(inMemory(media));
+    return { progress, ssrc: s.ssrc };
+  } finally {
+    await s.close();
+  }
+}
+
+/** Joins the programme's media group and keeps every datagram, in order. */
+export async function captureGroup(system: TestSystem, port = system.programme.port) {
+  const dgram = await import('node:dgram');
+  const socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+  const packets: Buffer[] = [];
+  socket.on('message', (m) => packets.push(m));
+  await new Promise<void>((resolve) => socket.bind(port, system.programme.group, () => resolve()));
+  socket.addMembership(system.programme.group, '127.0.0.1');
+  return {
+    packets,
+    close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+  };
+}

@@ -5,7 +5,9 @@ import { fileURLToPath } from 'node:url';
 
 const main = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
 if (!existsSync(main)) {
-  process.stderr.write('keycast: dist/ is missing; run `npm install` (or `npm run build`) in the keycast directory first\n');
+  process.stderr.write(
+    'keycast: dist/ is missing; run `npm install` (or `npm run build`) in the keycast directory first\n',
+  );
   process.exit(1);
 }
 await import(main);

@@ -94,6 +94,7 @@ export class Sender {
   #mediaMs = 0;
   #wallStartMs = 0;
   #inFlight = 0;
+  #lastIssue: Promise<unknown> = Promise.resolve();
   #drained: (() => void) | undefined;
 
   constructor(opts: SenderOptions) {
@@ -243,15 +244,18 @@ export class Sender {
     const activatesAtMs = Math.round(
       Date.now() + this.#lookaheadMs() / (this.#opts.paced ? this.#opts.speed : 1),
     );
-    const pending = this.#opts
-      .issueContentKey({
-        segment: this.#segmentOf(period),
-        ssrc: this.ssrc,
-        roc: first.roc,
-        seq: first.seq,
-        activatesAtMs,
-        expiresAtMs: Math.round(activatesAtMs + wallPeriodMs + KEY_MESSAGE_GRACE_MS),
-      })
+    // One request at a time, in period order: the key server requires segments to move forward.
+    const pending = this.#lastIssue
+      .then(() =>
+        this.#opts.issueContentKey({
+          segment: this.#segmentOf(period),
+          ssrc: this.ssrc,
+          roc: first.roc,
+          seq: first.seq,
+          activatesAtMs,
+          expiresAtMs: Math.round(activatesAtMs + wallPeriodMs + KEY_MESSAGE_GRACE_MS),
+        }),
+      )
       .then((issued) => {
         const a: Announced = { period, issued, announcedAtMs: performance.now() };
         this.#srtp.addKey({
@@ -269,6 +273,7 @@ export class Sender {
       });
     // Failures surface when the key is needed (#rotate); until then they must not crash the process.
     pending.catch(() => undefined);
+    this.#lastIssue = pending.catch(() => undefined);
     this.#keys.set(period, pending);
   }
 

@@ -1,10 +1,12 @@
 // Holds packets that arrived before their key, in arrival order, for a bounded time and count.
 // Order matters: the output must be the original stream byte for byte, so once one packet waits, later
-// ones queue behind it until its key arrives or it expires.
+// ones queue behind it (already decrypted, if their key is held) until its key arrives or it expires.
 
 export interface Queued {
   readonly bytes: Uint8Array;
   readonly arrivedAtMs: number;
+  /** Set when the packet authenticated on arrival and only waits for its turn. */
+  readonly decrypted?: { readonly packet: Uint8Array; readonly index: number };
 }
 
 export class PacketQueue {
@@ -16,12 +18,20 @@ export class PacketQueue {
     readonly maxAgeMs: number,
   ) {}
 
+  #decrypted = 0;
+
+  /** Queued packets that are already decrypted. */
+  get decryptedCount(): number {
+    return this.#decrypted;
+  }
+
   get length(): number {
     return this.#items.length - this.#head;
   }
 
   push(item: Queued): Queued | undefined {
     this.#items.push(item);
+    if (item.decrypted) this.#decrypted++;
     return this.length > this.maxPackets ? this.shift() : undefined;
   }
 
@@ -33,6 +43,7 @@ export class PacketQueue {
     const item = this.#items[this.#head];
     if (item === undefined) return undefined;
     this.#head++;
+    if (item.decrypted) this.#decrypted--;
     if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
       this.#items.splice(0, this.#head);
       this.#head = 0;

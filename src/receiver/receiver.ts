@@ -11,6 +11,9 @@ import type { MediaSink } from './sinks.js';
 import { SegmentKeys, type SegmentKeyFetcher } from './segment-keys.js';
 import { KeyMessageGate, type KeyMessageOpener, type OpenedContentKey } from './key-message-gate.js';
 
+/** Why a media datagram produced no output: the SRTP reasons, plus the receiver's own. */
+export type RejectReason = SrtpRejectReason | 'not_rtp' | 'hold_overflow';
+
 export interface ReceiverOptions {
   readonly programme: ProgrammeInfo;
   readonly fetchSegmentKey: SegmentKeyFetcher;
@@ -28,7 +31,7 @@ export interface ReceiverStats {
   packetsReceived: number;
   packetsDecrypted: number;
   packetsRejected: number;
-  rejectedByReason: Partial<Record<SrtpRejectReason | 'not_rtp', number>>;
+  rejectedByReason: Partial<Record<RejectReason, number>>;
   keyMessages: { accepted: number; duplicate: number; rejected: Partial<Record<string, number>> };
   keysInstalled: number;
   segmentKeyRequests: number;
@@ -57,6 +60,7 @@ export class Receiver {
   readonly #keys = dgram.createSocket({ type: 'udp4', reuseAddr: true });
   readonly #now: () => number;
   #drainTimer: NodeJS.Timeout | undefined;
+  readonly #live = new Set<KeyId>();
 
   constructor(opts: ReceiverOptions) {
     this.#opts = opts;
@@ -83,7 +87,10 @@ export class Receiver {
     ]);
     this.#media.on('message', (msg) => this.#onMedia(msg));
     this.#keys.on('message', (msg) => this.#onKeyMessage(msg));
-    this.#drainTimer = setInterval(() => this.#drain(), 100);
+    this.#drainTimer = setInterval(() => {
+      this.#drain();
+      this.#srtp.prune();
+    }, 100);
   }
 
   async close(): Promise<void> {
@@ -133,29 +140,64 @@ export class Receiver {
     }
     this.#srtp.addKey({ keyId: ck.keyId, masterKey: key.masterKey, masterSalt: key.masterSalt });
     this.#gate.installed(ck.keyId);
+    // Key ids only increase: keep the newest two live, retire the rest (usable for a grace period, then zeroized).
+    this.#live.add(ck.keyId);
+    const newest = Math.max(...this.#live);
+    for (const id of this.#live) {
+      if (id < newest - 1) {
+        this.#srtp.retireKey(id);
+        this.#live.delete(id);
+      }
+    }
     this.stats.keysInstalled++;
     this.#opts.log.info({ keyId: ck.keyId, segments: ck.segments }, 'content key installed');
   }
 
   #onMedia(bytes: Uint8Array): void {
     this.stats.packetsReceived++;
-    const dropped = this.#queue.push({ bytes, arrivedAtMs: this.#now() });
-    if (dropped) this.#reject('unknown_key');
+    const r = this.#srtp.unprotect(bytes);
+    if (!r.ok && r.reason !== 'unknown_key') {
+      this.#reject(r.reason); // forged, damaged or replayed: counted, and nothing changed
+      return;
+    }
+    if (r.ok && this.#queue.length === 0) {
+      this.#deliver(r.packet, r.index);
+      return;
+    }
+    if (!r.ok) this.#wantKey(r.keyId);
+    const dropped = this.#queue.push(
+      r.ok ? { bytes, arrivedAtMs: this.#now(), decrypted: r } : { bytes, arrivedAtMs: this.#now() },
+    );
+    if (dropped) this.#reject('hold_overflow');
     this.#drain();
   }
 
-  /** Unprotects queued packets in order; stops at the first one still waiting for its key. */
+  /**
+   * Hands on queued packets in arrival order; stops at the first one still waiting for a key that is on its way
+   * (announced by a verified key message). A packet under a key nobody announced waits only until a later packet
+   * authenticates under a key we hold, or until it expires: forged packets with made-up key ids cannot stall the
+   * stream.
+   */
   #drain(final = false): void {
     const now = this.#now();
     for (let item = this.#queue.peek(); item !== undefined; item = this.#queue.peek()) {
-      const r = this.#srtp.unprotect(item.bytes);
-      if (!r.ok && r.reason === 'unknown_key') {
-        this.#wantKey(r.keyId);
-        if (!final && !this.#queue.isExpired(item, now)) return;
+      if (item.decrypted) {
+        this.#queue.shift();
+        this.#deliver(item.decrypted.packet, item.decrypted.index);
+        continue;
       }
+      const r = this.#srtp.unprotect(item.bytes);
+      if (r.ok || r.reason !== 'unknown_key') {
+        this.#queue.shift();
+        if (r.ok) this.#deliver(r.packet, r.index);
+        else this.#reject(r.reason);
+        continue;
+      }
+      const announced = r.keyId !== undefined && this.#gate.announced(r.keyId) !== undefined;
+      const hopeless = !announced && this.#queue.decryptedCount > 0;
+      if (!final && !hopeless && !this.#queue.isExpired(item, now)) return;
       this.#queue.shift();
-      if (r.ok) this.#deliver(r.packet, r.keyId, r.index);
-      else this.#reject(r.reason);
+      this.#reject('unknown_key');
     }
   }
 
@@ -166,7 +208,7 @@ export class Receiver {
     for (const segment of ck.segments) this.#segmentKeys.want(segment);
   }
 
-  #deliver(packet: Uint8Array, _keyId: KeyId, index: number): void {
+  #deliver(packet: Uint8Array, index: number): void {
     const h = decodeRtpHeader(packet);
     if (!h.ok) {
       this.#reject('not_rtp');
@@ -179,7 +221,7 @@ export class Receiver {
     for (const sink of this.#opts.sinks) sink.write(packet, payload);
   }
 
-  #reject(reason: SrtpRejectReason | 'not_rtp'): void {
+  #reject(reason: RejectReason): void {
     this.stats.packetsRejected++;
     const by = this.stats.rejectedByReason;
     by[reason] = (by[reason] ?? 0) + 1;

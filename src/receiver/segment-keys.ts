@@ -16,11 +16,14 @@ export interface SegmentKeyEvents {
 const BACKOFF_START_MS = 100;
 const BACKOFF_MAX_MS = 5000;
 const MAX_TRIES = 6;
+/** After giving up on a retryable error (key server down), a later need starts a new round after this pause. */
+const COOLDOWN_MS = 5000;
 
 export class SegmentKeys {
   readonly #keys = new Map<number, Uint8Array>();
   readonly #inFlight = new Set<number>();
-  readonly #refused = new Map<number, string>();
+  /** Why a segment has no key: a refusal (final) or a retryable failure (until `retryAtMs`). */
+  readonly #refused = new Map<number, { code: string; retryAtMs: number }>();
 
   constructor(
     readonly fetch: SegmentKeyFetcher,
@@ -35,12 +38,15 @@ export class SegmentKeys {
   }
 
   refusal(segment: number): string | undefined {
-    return this.#refused.get(segment);
+    return this.#refused.get(segment)?.code;
   }
 
   /** Starts one fetch for `segment` unless it is held, in flight or was refused. */
   want(segment: number): void {
-    if (this.#keys.has(segment) || this.#inFlight.has(segment) || this.#refused.has(segment)) return;
+    if (this.#keys.has(segment) || this.#inFlight.has(segment)) return;
+    const refused = this.#refused.get(segment);
+    if (refused !== undefined && Date.now() < refused.retryAtMs) return;
+    this.#refused.delete(segment);
     this.#inFlight.add(segment);
     void this.#fetchWithBackoff(segment).finally(() => this.#inFlight.delete(segment));
   }
@@ -63,7 +69,10 @@ export class SegmentKeys {
         return;
       }
       if (!r.retryable || attempt === MAX_TRIES) {
-        this.#refused.set(segment, r.code);
+        this.#refused.set(segment, {
+          code: r.code,
+          retryAtMs: r.retryable ? Date.now() + COOLDOWN_MS : Infinity,
+        });
         this.log.warn({ segment, code: r.code }, 'segment key refused');
         this.events.onRefusal(segment, r.code);
         return;

@@ -31,6 +31,7 @@ export interface LiveInputOptions {
 export async function* readMedia(input: MediaInput, opts: LiveInputOptions = {}): AsyncGenerator<Uint8Array> {
   if (input.kind === 'file') {
     for await (const chunk of createReadStream(input.path, { highWaterMark: 188 * 7 * 64 })) {
+      if (opts.signal?.aborted) return;
       yield chunk as Buffer;
     }
     return;

@@ -94,6 +94,7 @@ export class Sender {
   #mediaMs = 0;
   #wallStartMs = 0;
   #inFlight = 0;
+  readonly #firstPeriod: number;
   #lastIssue: Promise<unknown> = Promise.resolve();
   #drained: (() => void) | undefined;
 
@@ -105,6 +106,10 @@ export class Sender {
     this.#opts = opts;
     this.ssrc = opts.ssrc ?? asSsrc(randomUint32() || 1);
     this.#seq = opts.initialSeq ?? randomUint32() % RTP_SEQ_START_LIMIT;
+    // A programme already on the air (a restarted sender) resumes with a fresh segment after the newest one.
+    const periodsPerSegment = programme.segmentLengthMs / programme.cryptoPeriodMs;
+    this.#firstPeriod =
+      programme.latestSegment === null ? 0 : (programme.latestSegment + 1) * periodsPerSegment;
     this.#srtp = new SrtpSender({
       ...srtpParams(programme),
     });
@@ -116,7 +121,7 @@ export class Sender {
       bytesSent: this.#bytesSent,
       keysRotated: this.#keysRotated,
       keyId: this.#keyId,
-      segment: this.#segmentOf(Math.max(0, this.#period)),
+      segment: this.#segmentOf(Math.max(this.#firstPeriod, this.#period)),
       mediaMs: this.#mediaMs,
     };
   }
@@ -145,13 +150,14 @@ export class Sender {
     const chunker = new TsChunker();
     const queue: Queued[] = [];
     let firstTicks: number | undefined;
-    let announced = -1;
+    let announced = this.#firstPeriod - 1;
     let queuedPackets = 0;
     const lookaheadTicks = (this.#lookaheadMs() * PCR_CLOCK_HZ) / 1000;
     const enqueue = (chunk: MediaChunk) => {
       firstTicks ??= chunk.pcrTicks;
       const ticks = chunk.pcrTicks - firstTicks;
-      const period = Math.floor(pcrTicksToMs(ticks) / this.#opts.programme.cryptoPeriodMs);
+      const period =
+        this.#firstPeriod + Math.floor(pcrTicksToMs(ticks) / this.#opts.programme.cryptoPeriodMs);
       if (period > announced) {
         // The first packet of this period goes out after everything already queued.
         const at = this.#sequenceAfter(queuedPackets);
@@ -290,7 +296,7 @@ export class Sender {
     const previous = this.#keyId;
     this.#srtp.activate(next.issued.keyId);
     this.#keyId = next.issued.keyId;
-    if (this.#period >= 0) this.#keysRotated++;
+    if (previous !== undefined) this.#keysRotated++;
     this.#period = period;
     if (previous !== undefined) this.#srtp.retire(previous);
     // Past periods leave the carousel.

@@ -12,6 +12,8 @@ export interface ProgrammeInfo {
   readonly mkiLengthBytes: number;
   readonly segmentLengthMs: number;
   readonly cryptoPeriodMs: number;
+  /** The newest segment a sender has taken a content key for; null before the first. A restarted sender resumes after it. */
+  readonly latestSegment: number | null;
 }
 
 /** POST /v1/keys/segment */

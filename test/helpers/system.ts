@@ -83,7 +83,7 @@ export async function startSystem(
     server,
     url,
     serviceId: service.id,
-    programme: { ...row, id: row.id, serviceId: row.serviceId },
+    programme: { ...row, latestSegment: null },
     async enrol(name, role, entitlement) {
       const { client, credentials } = await enrolClient(store, secrets, { name, role, serverUrl: url });
       if (entitlement === 'subscription') {
@@ -143,8 +143,10 @@ export async function sendMedia(
   o: SendOptions = {},
 ) {
   const { Sender } = await import('../../src/sender/sender.js');
+  // Fetched now: a programme already on the air makes a new sender resume after its newest segment.
+  const programme = orThrow(await sender.client.getProgramme(system.programme.id)).programme;
   const s = new Sender({
-    programme: system.programme,
+    programme,
     speed: o.speed ?? 8,
     paced: true,
     leadMs: o.leadMs ?? 150,
@@ -173,8 +175,34 @@ export async function captureGroup(system: TestSystem, port = system.programme.p
   socket.on('message', (m) => packets.push(m));
   await new Promise<void>((resolve) => socket.bind(port, system.programme.group, () => resolve()));
   socket.addMembership(system.programme.group, '127.0.0.1');
+  socket.setRecvBufferSize(4 * 1024 * 1024); // capped by net.core.rmem_max
   return {
     packets,
     close: () => new Promise<void>((resolve) => socket.close(() => resolve())),
+  };
+}
+
+/** A real Receiver (in this process) for `client`, collecting the recovered TS in memory. */
+export async function startReceiver(system: TestSystem, client: TestClient, holdMs = 3000) {
+  const { Receiver } = await import('../../src/receiver/receiver.js');
+  const { keyMessageOpener } = await import('../../src/receiver/open-key-message.js');
+  const chunks: Buffer[] = [];
+  const receiver = new Receiver({
+    programme: system.programme,
+    interfaceAddress: '127.0.0.1',
+    log: quietLog,
+    holdMs,
+    sinks: [{ write: (_p, payload) => void chunks.push(Buffer.from(payload)), close: async () => undefined }],
+    openKeyMessage: keyMessageOpener(client.credentials.serverPublicKey),
+    fetchSegmentKey: async (segment) => {
+      const r = await client.client.requestSegmentKey(system.programme.id, segment);
+      return r.ok ? { ok: true, key: r.segmentKey } : { ok: false, code: r.code, retryable: r.retryable };
+    },
+  });
+  await receiver.open();
+  return {
+    receiver,
+    output: () => Buffer.concat(chunks),
+    close: () => receiver.close(),
   };
 }

@@ -123,6 +123,8 @@ describe('segment keys', () => {
 
   it('GET /v1/programmes/:id describes the programme; /v1/health needs no authentication', async () => {
     const res = await inject(f, f.receiver, { method: 'GET', url: '/v1/programmes/1' });
+    // The newest segment the sender has a content key for (a restarted sender resumes after it).
+    const LATEST = (await f.store.transact((tx) => tx.contentKeys.latestSegment(f.programme.id))) ?? null;
     expect(res.json()).toEqual({
       id: 1,
       serviceId: 1,
@@ -134,6 +136,7 @@ describe('segment keys', () => {
       mkiLengthBytes: 4,
       segmentLengthMs: 300000,
       cryptoPeriodMs: 10000,
+      latestSegment: LATEST,
     });
     expect((await f.app.inject({ method: 'GET', url: '/v1/health' })).json()).toEqual({ status: 'ok' });
   });

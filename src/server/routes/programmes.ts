@@ -12,6 +12,7 @@ export const programmeRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = (app,
       const p = id === undefined ? undefined : await tx.programmes.get(id);
       if (p === undefined)
         return deny('unknown_programme', `no programme ${req.params.id}`, { programmeId: id ?? null });
+      const latestSegment = await tx.contentKeys.latestSegment(p.id);
       return {
         ok: true,
         body: {
@@ -25,6 +26,7 @@ export const programmeRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = (app,
           mkiLengthBytes: p.mkiLengthBytes,
           segmentLengthMs: p.segmentLengthMs,
           cryptoPeriodMs: p.cryptoPeriodMs,
+          latestSegment: latestSegment ?? null,
         },
       };
     }),

@@ -12,17 +12,9 @@ import { Receiver } from '../receiver/receiver.js';
 import { fileSink, forwardSink, type MediaSink } from '../receiver/sinks.js';
 import { SAMPLE_PATH, runDemo, type DemoSummary } from './demo.js';
 import { cliLogger, emit, untilSignal } from './output.js';
+import { durationMs, intOption } from './operator-util.js';
 
 const LOOPBACK = '127.0.0.1';
-
-function intOption(name: string, min: number, max: number): (v: string) => number {
-  return (v) => {
-    const n = Number(v);
-    if (!/^\d+$/.test(v) || n < min || n > max)
-      throw new InvalidArgumentError(`${name} must be an integer ${min}..${max}`);
-    return n;
-  };
-}
 
 function speedOption(v: string): number {
   const n = Number(v);
@@ -56,7 +48,7 @@ export function registerMediaCommands(program: Command): void {
       intOption('lead', 0, 600_000),
       1000,
     )
-    .option('--carousel-ms <ms>', 'repeat key messages this often', intOption('carousel', 10, 60_000), 250)
+    .option('--carousel <duration>', 'repeat key messages this often', durationMs, 250)
     .option('--ssrc <n>', 'RTP SSRC (default random)', intOption('ssrc', 1, 0xffffffff))
     .option(
       '--initial-seq <n>',
@@ -77,8 +69,8 @@ export function registerMediaCommands(program: Command): void {
         programme,
         speed: o.fast ? 8 : o.speed,
         paced: !live,
-        leadMs: o.leadMs,
-        carouselIntervalMs: o.carouselMs,
+        leadMs: o.lead,
+        carouselIntervalMs: Math.max(10, o.carousel),
         interfaceAddress: o.interface,
         ttl: o.ttl,
         log,
@@ -116,7 +108,7 @@ export function registerMediaCommands(program: Command): void {
     .option('--forward <url>', 'send to udp://127.0.0.1:PORT (TS) or rtp://127.0.0.1:PORT (RTP)', collect, [])
     .addOption(new Option('--interface <addr>', 'interface address to join the group on').default(LOOPBACK))
     .option('--stats-file <file>', 'write the counters as JSON here on exit')
-    .option('--hold-ms <ms>', 'how long a packet may wait for its key', intOption('hold', 0, 60_000), 3000)
+    .option('--hold <duration>', 'how long a packet may wait for its key', durationMs, 3000)
     .option('--progress', 'print JSON progress lines on stdout')
     .action(async (o: ReceiveOptions) => {
       const log = cliLogger('keycast-receiver');
@@ -130,7 +122,7 @@ export function registerMediaCommands(program: Command): void {
         interfaceAddress: o.interface,
         sinks,
         log,
-        holdMs: o.holdMs,
+        holdMs: o.hold,
         openKeyMessage: keyMessageOpener(credentials.serverPublicKey),
         fetchSegmentKey: async (segment) => {
           const r = await client.requestSegmentKey(programme.id, segment);
@@ -174,8 +166,8 @@ export function registerMediaCommands(program: Command): void {
         speed: o.speed,
         json: Boolean(o.json),
         keep: Boolean(o.keep),
-        cryptoPeriodMs: o.cryptoPeriodMs,
-        segmentLengthMs: o.segmentLengthMs,
+        cryptoPeriodMs: o.cryptoPeriod,
+        segmentLengthMs: o.segmentLength,
         status: (line) => process.stderr.write(`${line}\n`),
       });
       if (o.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
@@ -190,8 +182,8 @@ interface SendOptions {
   input: string;
   speed: number;
   fast?: boolean;
-  leadMs: number;
-  carouselMs: number;
+  lead: number;
+  carousel: number;
   ssrc?: number;
   initialSeq?: number;
   interface: string;
@@ -206,15 +198,15 @@ interface ReceiveOptions {
   forward: string[];
   interface: string;
   statsFile?: string;
-  holdMs: number;
+  hold: number;
   progress?: boolean;
 }
 
 interface DemoCliOptions {
   input: string;
   speed: number;
-  cryptoPeriodMs: number;
-  segmentLengthMs: number;
+  cryptoPeriod: number;
+  segmentLength: number;
   json?: boolean;
   keep?: boolean;
 }

@@ -25,12 +25,3 @@ export function untilSignal(): { readonly promise: Promise<NodeJS.Signals>; read
   });
   return { promise, signal: controller.signal };
 }
-
-export function parsePositiveInt(name: string): (v: string) => number {
-  return (v) => {
-    if (!/^\d+$/.test(v) || Number(v) < 1 || !Number.isSafeInteger(Number(v))) {
-      throw new Error(`${name} must be a positive integer, got ${JSON.stringify(v)}`);
-    }
-    return Number(v);
-  };
-}

@@ -192,7 +192,9 @@ export async function startReceiver(system: TestSystem, client: TestClient, hold
     interfaceAddress: '127.0.0.1',
     log: quietLog,
     holdMs,
-    sinks: [{ write: (_p, payload) => void chunks.push(Buffer.from(payload)), close: () => Promise.resolve() }],
+    sinks: [
+      { write: (_p, payload) => void chunks.push(Buffer.from(payload)), close: () => Promise.resolve() },
+    ],
     openKeyMessage: keyMessageOpener(client.credentials.serverPublicKey),
     fetchSegmentKey: async (segment) => {
       const r = await client.client.requestSegmentKey(system.programme.id, segment);

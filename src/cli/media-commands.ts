@@ -42,12 +42,7 @@ export function registerMediaCommands(program: Command): void {
     )
     .option('--speed <x>', 'pace by the PCR at this multiple of real time', speedOption, 1)
     .option('--fast', 'same as --speed 8 (tests)')
-    .option(
-      '--lead-ms <ms>',
-      'announce each content key at least this long before use',
-      intOption('lead', 0, 600_000),
-      1000,
-    )
+    .option('--lead <duration>', 'announce each content key at least this long before use', durationMs, 1000)
     .option('--carousel <duration>', 'repeat key messages this often', durationMs, 250)
     .option('--ssrc <n>', 'RTP SSRC (default random)', intOption('ssrc', 1, 0xffffffff))
     .option(
@@ -146,18 +141,8 @@ export function registerMediaCommands(program: Command): void {
     .description('the whole system on the shipped sample: key server, sender, three receivers, billing')
     .option('--input <file>', 'MPEG-TS file to send', SAMPLE_PATH)
     .option('--speed <x>', 'multiple of real time', speedOption, 1)
-    .option(
-      '--crypto-period-ms <ms>',
-      'content key lifetime',
-      intOption('crypto period', 100, 3_600_000),
-      2000,
-    )
-    .option(
-      '--segment-length-ms <ms>',
-      'programme segment length',
-      intOption('segment length', 100, 86_400_000),
-      8000,
-    )
+    .option('--crypto-period <duration>', 'content key lifetime (e.g. 2s)', durationMs, 2000)
+    .option('--segment-length <duration>', 'programme segment length (e.g. 8s)', durationMs, 8000)
     .option('--json', 'print the summary as JSON on stdout')
     .option('--keep', 'keep the data directory, logs and outputs')
     .action(async (o: DemoCliOptions) => {

@@ -94,6 +94,8 @@ export class Sender {
   #mediaMs = 0;
   #wallStartMs = 0;
   #inFlight = 0;
+  #overdue: Announced | undefined;
+  #closed = false;
   readonly #firstPeriod: number;
   #lastIssue: Promise<unknown> = Promise.resolve();
   #drained: (() => void) | undefined;
@@ -186,6 +188,7 @@ export class Sender {
 
   async close(): Promise<void> {
     clearInterval(this.#carouselTimer);
+    this.#closed = true;
     await this.#quiet();
     if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
     await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
@@ -206,6 +209,7 @@ export class Sender {
     const { chunk, ticks, period } = q;
     this.#mediaMs = pcrTicksToMs(ticks);
     if (period !== this.#period) await this.#rotate(period);
+    else this.#checkOverdue();
     if (this.#opts.paced) await this.#pace(this.#mediaMs);
 
     const header = encodeRtpHeader({
@@ -283,28 +287,71 @@ export class Sender {
     this.#keys.set(period, pending);
   }
 
+  /**
+   * Switches to the key of `period`. If the key server could not give one (it is down), the stream stays on the
+   * air under the current key, the request is retried in the background, and the switch happens once the key has
+   * been announced for the lead time. Only the very first key is a hard requirement.
+   */
   async #rotate(period: number): Promise<void> {
     const pending = this.#keys.get(period);
     if (pending === undefined) throw new Error(`no content key was requested for period ${period}`);
-    const next = await pending;
+    this.#period = period;
+    let next: Announced;
+    try {
+      next = await pending;
+    } catch (err) {
+      if (this.#keyId === undefined) throw err;
+      this.#opts.log.error(
+        { err: errorMessage(err), period, keyId: this.#keyId },
+        'no content key for the new crypto period: staying on the current key and asking again',
+      );
+      this.#retryLater(period);
+      return;
+    }
     // Never use a key before it has been on the air for the lead time.
     const waitMs = next.announcedAtMs + this.#opts.leadMs - performance.now();
     if (waitMs > 0) {
       await sleep(waitMs);
       this.#wallStartMs += waitMs; // the programme's schedule slips by the wait, not the packets
     }
+    this.#switchTo(next);
+  }
+
+  #switchTo(next: Announced): void {
     const previous = this.#keyId;
+    this.#overdue = undefined;
     this.#srtp.activate(next.issued.keyId);
     this.#keyId = next.issued.keyId;
-    if (previous !== undefined) this.#keysRotated++;
-    this.#period = period;
-    if (previous !== undefined) this.#srtp.retire(previous);
+    if (previous !== undefined) {
+      this.#keysRotated++;
+      this.#srtp.retire(previous);
+    }
     // Past periods leave the carousel.
     for (let i = this.#carousel.length - 1; i >= 0; i--) {
-      if (this.#carousel[i]!.period < period) this.#carousel.splice(i, 1);
+      if (this.#carousel[i]!.period < next.period) this.#carousel.splice(i, 1);
     }
-    for (const k of this.#keys.keys()) if (k < period) this.#keys.delete(k);
+    for (const k of this.#keys.keys()) if (k < next.period) this.#keys.delete(k);
     this.#opts.onProgress?.(this.progress);
+  }
+
+  /** Asks again for an overdue key, with backoff, until it comes or a later period takes over. */
+  #retryLater(period: number, delayMs = 500): void {
+    setTimeout(() => {
+      if (this.#closed || this.#period !== period) return;
+      this.#announce(period, this.#sequenceAfter(0));
+      this.#keys.get(period)!.then(
+        (a) => {
+          if (this.#period === period) this.#overdue = a;
+        },
+        () => this.#retryLater(period, Math.min(delayMs * 2, 8000)),
+      );
+    }, delayMs).unref();
+  }
+
+  /** Switches to an overdue key once it has been on the air for the lead time; checked before each packet. */
+  #checkOverdue(): void {
+    const a = this.#overdue;
+    if (a !== undefined && performance.now() - a.announcedAtMs >= this.#opts.leadMs) this.#switchTo(a);
   }
 
   /** Waits for announcements still in flight, so none is left dangling at close. */
@@ -338,4 +385,8 @@ function randomUint32(): number {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

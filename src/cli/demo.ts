@@ -214,7 +214,9 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
     const senderExit = await senderChild.exited;
     clearInterval(ticker);
     if (senderExit !== 0)
-      throw new Error(`sender exited with ${senderExit} (log: ${join(dir, 'sender.log')})`);
+      throw new Error(
+        `sender exited with ${senderExit}; the end of its log:\n${await tail(join(dir, 'sender.log'), 10)}`,
+      );
     const sent: Partial<Record<string, unknown>> = senderChild.last.get('done') ?? {};
 
     // Let the last datagrams land, then ask the receivers to finish and write their stats.
@@ -341,4 +343,13 @@ function statusLine(progress: Map<string, ChildEvent>, names: readonly string[])
     parts.push(`${name}: ${n(r, 'packetsDecrypted')} decrypted / ${n(r, 'packetsRejected')} rejected`);
   }
   return parts.join(' | ');
+}
+
+/** The last `lines` lines of a log file, for an error message. */
+async function tail(path: string, lines: number): Promise<string> {
+  try {
+    return (await readFile(path, 'utf8')).trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
 }

@@ -2,11 +2,13 @@
 // Order matters: the output must be the original stream byte for byte, so once one packet waits, later
 // ones queue behind it (already decrypted, if their key is held) until its key arrives or it expires.
 
+import type { Ssrc } from '../ids.js';
+
 export interface Queued {
   readonly bytes: Uint8Array;
   readonly arrivedAtMs: number;
   /** Set when the packet authenticated on arrival and only waits for its turn. */
-  readonly decrypted?: { readonly packet: Uint8Array; readonly index: number };
+  readonly decrypted?: { readonly packet: Uint8Array; readonly index: number; readonly ssrc: Ssrc };
 }
 
 export class PacketQueue {

@@ -61,6 +61,8 @@ export class Receiver {
   readonly #now: () => number;
   #drainTimer: NodeJS.Timeout | undefined;
   readonly #live = new Set<KeyId>();
+  /** SSRCs with at least one packet handed on. */
+  readonly #started = new Set<Ssrc>();
 
   constructor(opts: ReceiverOptions) {
     this.#opts = opts;
@@ -85,8 +87,8 @@ export class Receiver {
       bindGroup(this.#media, p.group, p.port, this.#opts.interfaceAddress),
       bindGroup(this.#keys, p.group, p.keyPort, this.#opts.interfaceAddress),
     ]);
-    this.#media.on('message', (msg) => this.#onMedia(msg));
-    this.#keys.on('message', (msg) => this.#onKeyMessage(msg));
+    this.#media.on('message', (msg) => this.onMediaDatagram(msg));
+    this.#keys.on('message', (msg) => this.onKeyDatagram(msg));
     this.#drainTimer = setInterval(() => {
       this.#drain();
       this.#srtp.prune();
@@ -100,7 +102,8 @@ export class Receiver {
     await Promise.all(this.#opts.sinks.map((s) => s.close()));
   }
 
-  #onKeyMessage(bytes: Uint8Array): void {
+  /** A datagram from the key-message port (sockets call this; so can a test or another transport). */
+  onKeyDatagram(bytes: Uint8Array): void {
     const r = this.#gate.accept(bytes);
     if (r.kind === 'duplicate') {
       this.stats.keyMessages.duplicate++;
@@ -135,7 +138,11 @@ export class Receiver {
   }
 
   #install(ck: OpenedContentKey, key: { masterKey: Uint8Array; masterSalt: Uint8Array }): void {
-    if (this.#srtp.streamState(ck.ssrc) === undefined) {
+    // The stream's index starts from the earliest key's first packet, whatever order the keys arrive in, until
+    // a packet has been handed on (then the stream's own state rules).
+    const state = this.#srtp.streamState(ck.ssrc);
+    const first = ck.roc * 0x10000 + ck.seq;
+    if (state === undefined || (!this.#started.has(ck.ssrc) && first < state.roc * 0x10000 + state.lastSeq)) {
       this.#srtp.setStreamState(ck.ssrc, { roc: ck.roc, lastSeq: ck.seq });
     }
     this.#srtp.addKey({ keyId: ck.keyId, masterKey: key.masterKey, masterSalt: key.masterSalt });
@@ -153,7 +160,8 @@ export class Receiver {
     this.#opts.log.info({ keyId: ck.keyId, segments: ck.segments }, 'content key installed');
   }
 
-  #onMedia(bytes: Uint8Array): void {
+  /** A datagram from the media port. */
+  onMediaDatagram(bytes: Uint8Array): void {
     this.stats.packetsReceived++;
     const r = this.#srtp.unprotect(bytes);
     if (!r.ok && r.reason !== 'unknown_key') {
@@ -161,7 +169,7 @@ export class Receiver {
       return;
     }
     if (r.ok && this.#queue.length === 0) {
-      this.#deliver(r.packet, r.index);
+      this.#deliver(r);
       return;
     }
     if (!r.ok) this.#wantKey(r.keyId);
@@ -183,13 +191,13 @@ export class Receiver {
     for (let item = this.#queue.peek(); item !== undefined; item = this.#queue.peek()) {
       if (item.decrypted) {
         this.#queue.shift();
-        this.#deliver(item.decrypted.packet, item.decrypted.index);
+        this.#deliver(item.decrypted);
         continue;
       }
       const r = this.#srtp.unprotect(item.bytes);
       if (r.ok || r.reason !== 'unknown_key') {
         this.#queue.shift();
-        if (r.ok) this.#deliver(r.packet, r.index);
+        if (r.ok) this.#deliver(r);
         else this.#reject(r.reason);
         continue;
       }
@@ -208,7 +216,8 @@ export class Receiver {
     for (const segment of ck.segments) this.#segmentKeys.want(segment);
   }
 
-  #deliver(packet: Uint8Array, index: number): void {
+  #deliver({ packet, index, ssrc }: { packet: Uint8Array; index: number; ssrc: Ssrc }): void {
+    this.#started.add(ssrc);
     const h = decodeRtpHeader(packet);
     if (!h.ok) {
       this.#reject('not_rtp');

@@ -1,11 +1,13 @@
 // The keycast command line: thin commands over the library. The only place that sets the exit code.
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerMediaCommands } from './media-commands.js';
 import { registerOperatorCommands } from './operator.js';
 
 const program = new Command('keycast')
   .description('Keys for paid live multicast: key server, SRTP sender, receivers, billing')
-  .showHelpAfterError();
+  .version(packageVersion(), '-V, --version')
+  .showHelpAfterError('(add --help for usage)');
 registerOperatorCommands(program);
 registerMediaCommands(program);
 
@@ -15,4 +17,11 @@ try {
   process.stderr.write(`keycast: ${err instanceof Error ? err.message : String(err)}\n`);
   if (process.env.KEYCAST_DEBUG) process.stderr.write(`${err instanceof Error ? err.stack : ''}\n`);
   process.exit(1);
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
 }

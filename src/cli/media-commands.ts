@@ -1,10 +1,12 @@
 // `keycast send`, `keycast receive` and `keycast demo`: the media side of the CLI.
 import { writeFile } from 'node:fs/promises';
+import { access } from 'node:fs/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { Logger } from 'pino';
 import { asSsrc } from '../ids.js';
 import { readCredentialsFile } from '../keys/credentials.js';
 import { runSrtpSelfTest } from '../srtp/index.js';
-import { KeyServerClient, KeyServerRefusalError, orThrow } from '../server/client.js';
+import { KeyServerClient, KeyServerRefusalError } from '../server/client.js';
 import { parseMediaInput, readMedia } from '../sender/media-source.js';
 import { Sender } from '../sender/sender.js';
 import { keyMessageOpener } from '../receiver/open-key-message.js';
@@ -23,11 +25,37 @@ function speedOption(v: string): number {
   return n;
 }
 
-async function connect(credentialsPath: string, programmeId: number) {
+/** How long a starting sender or receiver keeps trying to reach the key server. */
+const CONNECT_PATIENCE_MS = 30_000;
+
+/**
+ * Loads the credentials and the programme. A key server that is not up yet (started in the same breath, or
+ * restarting) is retried with backoff for CONNECT_PATIENCE_MS; a refusal is final at once.
+ */
+async function connect(
+  credentialsPath: string,
+  programmeId: number,
+  log: Logger,
+  opts: { role?: 'sender'; serverUrl?: string | undefined } = {},
+) {
   const credentials = await readCredentialsFile(credentialsPath);
-  const client = new KeyServerClient(credentials);
-  const { programme } = orThrow(await client.getProgramme(programmeId));
-  return { credentials, client, programme };
+  if (opts.role !== undefined && credentials.role !== opts.role) {
+    throw new Error(
+      `${credentialsPath} is for a ${credentials.role}; this command needs a ${opts.role}'s credentials`,
+    );
+  }
+  const client = new KeyServerClient(
+    credentials,
+    opts.serverUrl === undefined ? {} : { serverUrl: opts.serverUrl },
+  );
+  const t0 = Date.now();
+  for (let delayMs = 250; ; delayMs = Math.min(delayMs * 2, 4000)) {
+    const r = await client.getProgramme(programmeId);
+    if (r.ok) return { credentials, client, programme: r.programme };
+    if (!r.retryable || Date.now() - t0 > CONNECT_PATIENCE_MS) throw new KeyServerRefusalError(r);
+    log.warn({ code: r.code, retryInMs: delayMs }, 'key server not reachable yet; retrying');
+    await new Promise((resolve) => setTimeout(resolve, delayMs));
+  }
 }
 
 export function registerMediaCommands(program: Command): void {
@@ -53,11 +81,16 @@ export function registerMediaCommands(program: Command): void {
     .addOption(new Option('--interface <addr>', 'multicast interface address').default(LOOPBACK))
     .option('--ttl <n>', 'multicast TTL (0 keeps packets on this host)', intOption('ttl', 0, 255), 0)
     .option('--progress', 'print JSON progress lines on stdout')
+    .option('--server-url <url>', "override the credentials' key server URL")
     .action(async (o: SendOptions) => {
       runSrtpSelfTest();
       const log = cliLogger('keycast-sender');
-      const { client, programme } = await connect(o.credentials, o.programme);
       const input = parseMediaInput(o.input);
+      if (input.kind === 'file') await access(input.path);
+      const { client, programme } = await connect(o.credentials, o.programme, log, {
+        role: 'sender',
+        serverUrl: o.serverUrl,
+      });
       const live = input.kind !== 'file';
       const stop = untilSignal();
       const sender = new Sender({
@@ -105,13 +138,20 @@ export function registerMediaCommands(program: Command): void {
     .option('--stats-file <file>', 'write the counters as JSON here on exit')
     .option('--hold <duration>', 'how long a packet may wait for its key', durationMs, 3000)
     .option('--progress', 'print JSON progress lines on stdout')
+    .option('--server-url <url>', "override the credentials' key server URL")
     .action(async (o: ReceiveOptions) => {
       const log = cliLogger('keycast-receiver');
-      const { client, credentials, programme } = await connect(o.credentials, o.programme);
+      // Outputs first: a path that cannot be written fails now, not after the programme has started.
+      let fail!: (err: Error) => void;
+      const failed = new Promise<Error>((resolve) => (fail = resolve));
       const sinks: MediaSink[] = [];
-      if (o.output !== undefined) sinks.push(fileSink(o.output));
+      if (o.output !== undefined) sinks.push(fileSink(o.output, fail));
       for (const f of o.forward) sinks.push(forwardSink(f));
+      if (o.statsFile !== undefined) await writeFile(o.statsFile, '{}\n');
       if (sinks.length === 0) log.warn('no --output or --forward: decrypting and counting only');
+      const { client, credentials, programme } = await connect(o.credentials, o.programme, log, {
+        serverUrl: o.serverUrl,
+      });
       const receiver = new Receiver({
         programme,
         interfaceAddress: o.interface,
@@ -128,12 +168,15 @@ export function registerMediaCommands(program: Command): void {
       await receiver.open();
       emit('ready', { group: programme.group, port: programme.port, keyPort: programme.keyPort });
       const ticker = o.progress ? setInterval(() => emit('progress', { ...receiver.stats }), 500) : undefined;
-      await stop.promise;
+      const ended = await Promise.race([stop.promise, failed]);
       clearInterval(ticker);
-      await receiver.close();
+      await receiver
+        .close()
+        .catch((err: unknown) => log.error({ err: String(err) }, 'closing the outputs failed'));
       if (o.statsFile !== undefined) await writeFile(o.statsFile, JSON.stringify(receiver.stats, null, 2));
       emit('done', { ...receiver.stats });
       log.info({ ...receiver.stats }, 'receiver stopped');
+      if (ended instanceof Error) throw new Error(`output failed: ${ended.message}`);
     });
 
   program
@@ -174,6 +217,7 @@ interface SendOptions {
   interface: string;
   ttl: number;
   progress?: boolean;
+  serverUrl?: string;
 }
 
 interface ReceiveOptions {
@@ -185,6 +229,7 @@ interface ReceiveOptions {
   statsFile?: string;
   hold: number;
   progress?: boolean;
+  serverUrl?: string;
 }
 
 interface DemoCliOptions {

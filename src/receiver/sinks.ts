@@ -1,6 +1,6 @@
 // Where recovered media goes: a TS file, raw TS over UDP (ffplay/VLC `udp://`), or the original RTP packets.
 import dgram from 'node:dgram';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, openSync, type WriteStream } from 'node:fs';
 
 export interface MediaSink {
   /** `packet` is the recovered RTP packet, `payload` its TS bytes. Both are only valid during the call. */
@@ -8,14 +8,21 @@ export interface MediaSink {
   close(): Promise<void>;
 }
 
-export function fileSink(path: string): MediaSink {
-  const out: WriteStream = createWriteStream(path);
+/**
+ * Writes the TS to `path`. The file is opened at once, so a bad path fails before anything starts; a later write
+ * error (disk full) goes to `onError` and the rest is dropped.
+ */
+export function fileSink(path: string, onError: (err: Error) => void): MediaSink {
+  const out: WriteStream = createWriteStream(path, { fd: openSync(path, 'w') });
   let failed: Error | undefined;
-  out.on('error', (err) => (failed = err));
+  out.on('error', (err) => {
+    if (failed) return;
+    failed = err;
+    onError(err);
+  });
   return {
     write(_packet, payload) {
-      if (failed) throw failed;
-      out.write(Buffer.from(payload));
+      if (!failed) out.write(Buffer.from(payload));
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

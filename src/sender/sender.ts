@@ -65,6 +65,13 @@ interface Queued {
   readonly period: number;
 }
 
+/** Give up on an input that has shown no MPEG-TS packet in this many bytes. */
+const NOT_TS_AFTER_BYTES = 1 << 20;
+
+function notTs(bytes: number): Error {
+  return new Error(`the input is not MPEG-TS: no 188-byte packets with sync bytes in ${bytes} bytes`);
+}
+
 /** How long after its period a key message stays valid: late packets and slow receivers. */
 const KEY_MESSAGE_GRACE_MS = 2000;
 
@@ -176,12 +183,16 @@ export class Sender {
     };
     this.#wallStartMs = performance.now();
     for await (const bytes of media) {
-      for (const chunk of chunker.push(bytes)) {
+      const chunks = chunker.push(bytes);
+      if (chunker.packets === 0 && chunker.discardedBytes > NOT_TS_AFTER_BYTES)
+        throw notTs(chunker.discardedBytes);
+      for (const chunk of chunks) {
         enqueue(chunk);
         while (queue.length > 0 && queue.at(-1)!.ticks - queue[0]!.ticks > lookaheadTicks) await sendHead();
       }
     }
     for (const chunk of chunker.flush()) enqueue(chunk);
+    if (chunker.packets === 0) throw notTs(chunker.discardedBytes);
     while (queue.length > 0) await sendHead();
     return this.progress;
   }

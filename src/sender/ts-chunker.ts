@@ -32,6 +32,13 @@ export class TsChunker {
   #lastPcr: { position: number; ticks: number; raw: number } | undefined;
   #ticksPerByte = 0;
   #discardedBytes = 0;
+  #locked = false;
+  #packets = 0;
+
+  /** TS packets taken in so far. */
+  get packets(): number {
+    return this.#packets;
+  }
 
   /** Bytes skipped to regain TS sync (garbage between packets). */
   get discardedBytes(): number {
@@ -43,9 +50,19 @@ export class TsChunker {
     let offset = 0;
     const out: MediaChunk[] = [];
     while (data.length - offset >= TS_PACKET_BYTES) {
+      if (!this.#locked) {
+        // Regain sync only where SYNC_CONFIRM_PACKETS sync bytes line up 188 apart: one 0x47 is just a byte.
+        const sync = syncAt(data, offset);
+        if (sync === 'need_more') break;
+        if (sync === 'no') {
+          offset++;
+          this.#discardedBytes++;
+          continue;
+        }
+        this.#locked = true;
+      }
       if (data[offset] !== TS_SYNC_BYTE) {
-        offset++;
-        this.#discardedBytes++;
+        this.#locked = false;
         continue;
       }
       this.#packet(data.subarray(offset, offset + TS_PACKET_BYTES), out);
@@ -69,6 +86,7 @@ export class TsChunker {
   }
 
   #packet(packet: Uint8Array, out: MediaChunk[]): void {
+    this.#packets++;
     if (this.#current.length === 0) this.#currentPosition = this.#position;
     this.#current.push(packet);
     const pcr = readPcr(packet);
@@ -105,6 +123,18 @@ export class TsChunker {
     }
     this.#pending.splice(0, i);
   }
+}
+
+/** Sync bytes that must line up, 188 bytes apart, before the chunker trusts a 0x47. */
+const SYNC_CONFIRM_PACKETS = 3;
+
+function syncAt(data: Uint8Array, offset: number): 'yes' | 'no' | 'need_more' {
+  for (let i = 0; i < SYNC_CONFIRM_PACKETS; i++) {
+    const at = offset + i * TS_PACKET_BYTES;
+    if (at >= data.length) return 'need_more';
+    if (data[at] !== TS_SYNC_BYTE) return 'no';
+  }
+  return 'yes';
 }
 
 export const pcrTicksToMs = (ticks: number): number => (ticks * 1000) / PCR_CLOCK_HZ;

@@ -54,3 +54,18 @@ describe('TsChunker', () => {
     expect(readPcr(p)).toBe((2 ** 33 - 1) * 300 + 299);
   });
 });
+
+describe('TsChunker on input that is not MPEG-TS', () => {
+  it('takes no packet from text that happens to contain 0x47 (G)', () => {
+    const text = new TextEncoder().encode('Getting Going: '.repeat(200));
+    const { out, chunker } = chunkAll(text, 1000);
+    expect(out).toEqual([]);
+    expect(chunker.packets).toBe(0);
+  });
+
+  it('takes no packet from random bytes', () => {
+    const noise = new Uint8Array(100_000).map(() => Math.floor(Math.random() * 256));
+    const { chunker } = chunkAll(noise, 4096);
+    expect(chunker.packets).toBe(0);
+  });
+});

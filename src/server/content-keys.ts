@@ -13,7 +13,7 @@ import type { StoreTx } from '../store/types.js';
 import { sealContentKey } from '../store/vault.js';
 import type { Authenticated, Deny, Outcome } from './authenticate.js';
 import type { ServerContext } from './context.js';
-import { CURRENT_EPOCH, segmentKey, validProgrammeId, validSegment } from './segment-keys.js';
+import { CURRENT_EPOCH, segmentKey, storedAnswer, validProgrammeId, validSegment } from './segment-keys.js';
 import { REQUEST_ID_PATTERN, type ContentKeyResponseBody } from './wire.js';
 
 const isUint = (v: unknown, max: number): v is number =>
@@ -54,17 +54,13 @@ export async function issueContentKey(
   }
 
   if (requestId !== null) {
-    const previous = await tx.log.findDelivered(auth.client.id, requestId);
-    if (previous !== undefined) {
-      if (
-        previous.event !== 'content_key' ||
-        previous.programmeId !== programmeId ||
-        previous.segment !== segment
-      ) {
-        return deny('request_id_conflict', `requestId ${requestId} was already used for another request`);
-      }
-      return { ok: true, body: JSON.parse(previous.response!) as ContentKeyResponseBody };
-    }
+    const stored = await storedAnswer<ContentKeyResponseBody>(tx, auth, deny, {
+      requestId,
+      event: 'content_key',
+      programmeId,
+      segment,
+    });
+    if (stored !== undefined) return stored;
   }
 
   const p = await tx.programmes.get(programmeId);

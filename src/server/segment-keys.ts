@@ -42,6 +42,28 @@ export async function segmentKey(
 }
 
 /** A segment number from untrusted JSON: an integer 0..2^32-1, else undefined. */
+/**
+ * The answer already given to (client, requestId), for an idempotent retry; a conflict when the id was used for
+ * another request; undefined when the request is new.
+ */
+export async function storedAnswer<Body>(
+  tx: StoreTx,
+  auth: Authenticated,
+  deny: Deny,
+  req: { requestId: string; event: 'segment_key' | 'content_key'; programmeId: number; segment: number },
+): Promise<Outcome<Body> | undefined> {
+  const previous = await tx.log.findDelivered(auth.client.id, req.requestId);
+  if (previous === undefined) return undefined;
+  if (
+    previous.event !== req.event ||
+    previous.programmeId !== req.programmeId ||
+    previous.segment !== req.segment
+  ) {
+    return deny('request_id_conflict', `requestId ${req.requestId} was already used for another request`);
+  }
+  return { ok: true, body: JSON.parse(previous.response!) as Body };
+}
+
 export function validSegment(v: unknown): SegmentIndex | undefined {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff
     ? (v as SegmentIndex)
@@ -90,17 +112,13 @@ export async function deliverSegmentKey(
   if (segment === undefined) return deny('unknown_segment', 'segment must be an integer 0..4294967295');
 
   // An idempotent retry: the stored answer, with no new record (billed once).
-  const previous = await tx.log.findDelivered(auth.client.id, requestId);
-  if (previous !== undefined) {
-    if (
-      previous.event !== 'segment_key' ||
-      previous.programmeId !== programmeId ||
-      previous.segment !== segment
-    ) {
-      return deny('request_id_conflict', `requestId ${requestId} was already used for another request`);
-    }
-    return { ok: true, body: JSON.parse(previous.response!) as SegmentKeyResponseBody };
-  }
+  const stored = await storedAnswer<SegmentKeyResponseBody>(tx, auth, deny, {
+    requestId,
+    event: 'segment_key',
+    programmeId,
+    segment,
+  });
+  if (stored !== undefined) return stored;
 
   const p = await tx.programmes.get(programmeId);
   if (p === undefined) return deny('unknown_programme', `no programme ${programmeId}`);

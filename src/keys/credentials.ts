@@ -3,7 +3,7 @@
 //
 //   { "version": 1, "clientId": 7, "role": "receiver", "clientKey": "<base64, 32 bytes>",
 //     "serverUrl": "http://127.0.0.1:8443", "serverPublicKey": "<base64, raw Ed25519, 32 bytes>" }
-import { chmod, readFile, rename, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ED25519_PUBLIC_KEY_LENGTH_BYTES } from '../crypto/sign.js';
 import { asClientId, type ClientId } from '../ids.js';
@@ -65,12 +65,35 @@ export function serialiseCredentials(c: Credentials): string {
   return `${JSON.stringify(json, null, 2)}\n`;
 }
 
-export async function readCredentialsFile(path: string): Promise<Credentials> {
+export interface ReadCredentialsOptions {
+  /**
+   * Told (one line) when the file is readable or writable by group or others: it holds the client key. Default:
+   * `keycast: warning: ...` on stderr. A warning, not an error: the file still loads.
+   */
+  readonly warn?: (message: string) => void;
+}
+
+const warnOnStderr = (message: string): void => {
+  process.stderr.write(`keycast: warning: ${message}\n`);
+};
+
+export async function readCredentialsFile(
+  path: string,
+  opts: ReadCredentialsOptions = {},
+): Promise<Credentials> {
   let text: string;
+  let mode: number;
   try {
     text = await readFile(path, 'utf8');
+    mode = (await stat(path)).mode;
   } catch (err) {
     throw new CredentialsError(`${path}: cannot read credentials file: ${(err as Error).message}`);
+  }
+  if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
+    const octal = (mode & 0o777).toString(8).padStart(4, '0');
+    (opts.warn ?? warnOnStderr)(
+      `${path} (mode ${octal}) is open to group/others and holds a client key; run chmod 600 ${path}`,
+    );
   }
   let json: unknown;
   try {
@@ -81,10 +104,49 @@ export async function readCredentialsFile(path: string): Promise<Credentials> {
   return parseCredentials(json, path);
 }
 
-/** Write the credentials file with mode 0600 (written to a temporary file first, then renamed into place). */
-export async function writeCredentialsFile(path: string, c: Credentials): Promise<void> {
+export interface WriteCredentialsOptions {
+  /** Replace an existing file (default true). When false, an existing file is refused with CredentialsError. */
+  readonly overwrite?: boolean;
+}
+
+/**
+ * Write the credentials file with mode 0600. Replacing: written to a temporary file first, then renamed into place.
+ * Not replacing: created exclusively (refused if the file exists) and removed again if the write fails. Every
+ * failure is a CredentialsError naming the file.
+ */
+export async function writeCredentialsFile(
+  path: string,
+  c: Credentials,
+  opts: WriteCredentialsOptions = {},
+): Promise<void> {
+  const text = serialiseCredentials(c);
+  const fail = (err: unknown): CredentialsError =>
+    new CredentialsError(`${path}: cannot write credentials file: ${(err as Error).message}`);
+  if (opts.overwrite === false) {
+    try {
+      await writeFile(path, text, { mode: 0o600, flag: 'wx' });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw new CredentialsError(`${path}: credentials file already exists; not replacing it`);
+      }
+      await unlink(path).catch(() => undefined);
+      throw fail(err);
+    }
+    try {
+      await chmod(path, 0o600);
+    } catch (err) {
+      await unlink(path).catch(() => undefined);
+      throw fail(err);
+    }
+    return;
+  }
   const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, serialiseCredentials(c), { mode: 0o600, flag: 'w' });
-  await chmod(tmp, 0o600);
-  await rename(tmp, path);
+  try {
+    await writeFile(tmp, text, { mode: 0o600, flag: 'w' });
+    await chmod(tmp, 0o600);
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw fail(err);
+  }
 }

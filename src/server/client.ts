@@ -38,6 +38,8 @@ export interface Refusal {
   /** Whether asking again later may succeed (the client has already retried what it retries itself). */
   readonly retryable: boolean;
   readonly message: string;
+  /** The key server's URL the request went to (set by KeyServerClient; absent in refusals made elsewhere). */
+  readonly serverUrl?: string;
 }
 
 export interface SegmentKeyGranted {
@@ -141,6 +143,15 @@ export class KeyServerClient {
   readonly #random: () => number;
   readonly #sleep: (ms: number) => Promise<void>;
 
+  /** The key server's URL, as used in requests and named in refusals. */
+  get serverUrl(): string {
+    return this.#base.href.replace(/\/$/, '');
+  }
+
+  #refusal(code: ErrorCode | ClientErrorCode, status: number, message: string): Refusal {
+    return { ...refusal(code, status, message), serverUrl: this.serverUrl };
+  }
+
   constructor(credentials: Credentials, opts: KeyServerClientOptions = {}) {
     this.credentials = credentials;
     this.#macKey = deriveRequestMacKey(credentials.clientKey);
@@ -163,7 +174,7 @@ export class KeyServerClient {
     const p = programmeSchema.safeParse(a.json);
     return p.success
       ? { ok: true, programme: p.data }
-      : refusal('bad_response', a.status, 'malformed programme');
+      : this.#refusal('bad_response', a.status, 'malformed programme');
   }
 
   /** Asks for the segment key of (programme, segment); unwraps it with the client key. */
@@ -176,11 +187,11 @@ export class KeyServerClient {
     if (!a.ok) return a;
     const r = segmentKeySchema.safeParse(a.json);
     if (!r.success || r.data.programmeId !== programmeId || r.data.segment !== segment) {
-      return refusal('bad_response', a.status, 'malformed segment key answer');
+      return this.#refusal('bad_response', a.status, 'malformed segment key answer');
     }
     const ctx = { clientId: this.credentials.clientId, programmeId, segment, epoch: r.data.epoch };
     const u = unwrapSegmentKeyForClient(this.credentials.clientKey, bytes(r.data.wrappedKey), ctx);
-    if (!u.ok) return refusal('bad_key', a.status, `the segment key does not unwrap (${u.reason})`);
+    if (!u.ok) return this.#refusal('bad_key', a.status, `the segment key does not unwrap (${u.reason})`);
     return { ok: true, requestId, programmeId, segment, epoch: r.data.epoch, segmentKey: u.key };
   }
 
@@ -191,7 +202,7 @@ export class KeyServerClient {
     if (!a.ok) return a;
     const r = contentKeySchema.safeParse(a.json);
     if (!r.success || r.data.programmeId !== req.programmeId || r.data.segment !== req.segment) {
-      return refusal('bad_response', a.status, 'malformed content key answer');
+      return this.#refusal('bad_response', a.status, 'malformed content key answer');
     }
     const d = r.data;
     const ck = unwrapContentKeyForClient(
@@ -202,10 +213,10 @@ export class KeyServerClient {
       d.programmeId,
       d.keyId,
     );
-    if (!ck.ok) return refusal('bad_key', a.status, `the content key does not unwrap (${ck.reason})`);
+    if (!ck.ok) return this.#refusal('bad_key', a.status, `the content key does not unwrap (${ck.reason})`);
     const keyMessage = bytes(d.keyMessage);
     const v = verifyKeyMessage(keyMessage, this.credentials.serverPublicKey);
-    if (!v.ok) return refusal('bad_key', a.status, `the key message does not verify (${v.reason})`);
+    if (!v.ok) return this.#refusal('bad_key', a.status, `the key message does not verify (${v.reason})`);
     const m = v.msg;
     if (
       m.keyId !== d.keyId ||
@@ -213,7 +224,7 @@ export class KeyServerClient {
       m.ssrc !== req.ssrc ||
       m.profile !== d.profile
     ) {
-      return refusal('bad_key', a.status, 'the key message does not match the answer');
+      return this.#refusal('bad_key', a.status, 'the key message does not match the answer');
     }
     return {
       ok: true,
@@ -236,7 +247,7 @@ export class KeyServerClient {
       this.#base.href.endsWith('/') ? this.#base : `${this.#base.href}/`,
     );
     const text = body === undefined ? '' : JSON.stringify(body);
-    let last: Refusal = refusal('network_error', 0, 'no attempt made');
+    let last: Refusal = this.#refusal('network_error', 0, 'no attempt made');
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt++) {
       if (attempt > 1) {
         const cap = Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** (attempt - 2));
@@ -260,8 +271,8 @@ export class KeyServerClient {
       } catch (err) {
         const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
         last = timedOut
-          ? refusal('timeout', 0, `no answer within ${this.#timeoutMs} ms`)
-          : refusal('network_error', 0, `cannot reach ${url.origin}: ${String(err)}`);
+          ? this.#refusal('timeout', 0, `no answer within ${this.#timeoutMs} ms`)
+          : this.#refusal('network_error', 0, networkErrorText(err));
         continue;
       }
       let json: unknown;
@@ -274,11 +285,34 @@ export class KeyServerClient {
       const e = errorSchema.safeParse(json);
       last =
         e.success && isErrorCode(e.data.error.code)
-          ? refusal(e.data.error.code, res.status, e.data.error.message)
-          : refusal('bad_response', res.status, `HTTP ${res.status} without a keycast error body`);
+          ? this.#refusal(e.data.error.code, res.status, e.data.error.message)
+          : this.#refusal('bad_response', res.status, `HTTP ${res.status} without a keycast error body`);
       if (res.status !== 503) return last;
     }
     return last;
+  }
+}
+
+/** What went wrong when fetch threw: its message and, if any, its cause's (e.g. "connect ECONNREFUSED ..."). */
+function networkErrorText(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const cause: unknown = err.cause;
+  const detail = cause instanceof Error ? cause.message : typeof cause === 'string' ? cause : '';
+  return detail === '' || detail === err.message ? err.message : `${err.message} (${detail})`;
+}
+
+/** The words for a refusal: the server's own refusal, or what went wrong on the client's side. */
+export function describeRefusal(r: Refusal): string {
+  const at = r.serverUrl === undefined ? '' : ` at ${r.serverUrl}`;
+  switch (r.code) {
+    case 'network_error':
+    case 'timeout':
+      return `could not reach the key server${at}: ${r.message}`;
+    case 'bad_response':
+    case 'bad_key':
+      return `the key server's answer was not valid (${r.code}${r.status === 0 ? '' : `, HTTP ${r.status}`}): ${r.message}`;
+    default:
+      return `key server refused: ${r.code} (${r.status}): ${r.message}`;
   }
 }
 
@@ -286,7 +320,7 @@ export class KeyServerClient {
 export class KeyServerRefusalError extends Error {
   override readonly name = 'KeyServerRefusalError';
   constructor(readonly refusal: Refusal) {
-    super(`key server refused: ${refusal.code} (${refusal.status}): ${refusal.message}`);
+    super(describeRefusal(refusal));
   }
 }
 

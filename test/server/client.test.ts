@@ -1,5 +1,6 @@
 // KeyServerClient against a key server listening on 127.0.0.1 (port 0): signing, unwrapping, typed refusals, and the
 // retry policy (503 and timeouts: bounded backoff with jitter, fresh nonce, same requestId; 4xx: no retry).
+import { createServer } from 'node:net';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyKeyMessage } from '../../src/keys/key-message-sign.js';
@@ -21,6 +22,15 @@ afterEach(async () => {
 interface Call {
   readonly headers: Record<string, string>;
   readonly body: string | undefined;
+}
+
+/** A TCP port on 127.0.0.1 that nothing listens on (it was free a moment ago). */
+async function closedPort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const { port } = srv.address() as { port: number };
+  await new Promise<void>((resolve) => srv.close(() => resolve()));
+  return port;
 }
 
 function recordingFetch(calls: Call[], inner: typeof fetch = fetch): typeof fetch {
@@ -82,9 +92,10 @@ describe('KeyServerClient', () => {
       status: 403,
       retryable: false,
       message: expect.any(String),
+      serverUrl: url,
     });
     expect(calls).toHaveLength(1);
-    expect(() => orThrow(r)).toThrow(KeyServerRefusalError);
+    expect(() => orThrow(r)).toThrow(/^key server refused: not_entitled \(403\): client \d+ is not entitled/);
     const forbidden = await new KeyServerClient(f.receiver, { serverUrl: url }).issueContentKey({
       programmeId: 1,
       segment: 0,
@@ -157,11 +168,54 @@ describe('KeyServerClient', () => {
   });
 
   it('reports an unreachable server as network_error', async () => {
+    const closed = await closedPort();
     const c = new KeyServerClient(f.receiver, {
-      serverUrl: 'http://127.0.0.1:9',
+      serverUrl: `http://127.0.0.1:${closed}`,
       maxAttempts: 2,
       sleep: () => Promise.resolve(),
     });
-    expect(await c.getProgramme(1)).toMatchObject({ ok: false, code: 'network_error', retryable: true });
+    const r = await c.getProgramme(1);
+    expect(r).toMatchObject({
+      ok: false,
+      code: 'network_error',
+      status: 0,
+      retryable: true,
+      serverUrl: `http://127.0.0.1:${closed}`,
+      message: expect.stringMatching(/^fetch failed \(.*ECONNREFUSED/),
+    });
+    // Never reached: the error does not say the server refused anything.
+    const err = (() => {
+      try {
+        orThrow(r);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(KeyServerRefusalError);
+    expect((err as Error).message).toMatch(
+      new RegExp(
+        `^could not reach the key server at http://127\\.0\\.0\\.1:${closed}: fetch failed \\(.*ECONNREFUSED`,
+      ),
+    );
+    const timeout = await new KeyServerClient(f.receiver, {
+      serverUrl: url,
+      maxAttempts: 1,
+      fetch: () => Promise.reject(new DOMException('timed out', 'TimeoutError')),
+    }).getProgramme(1);
+    expect(() => orThrow(timeout)).toThrow(
+      `could not reach the key server at ${url}: no answer within 5000 ms`,
+    );
+  });
+
+  it("words an invalid answer as the key server's answer, not a refusal", async () => {
+    const c = new KeyServerClient(f.receiver, {
+      serverUrl: url,
+      fetch: () => Promise.resolve(new Response('{"id":"nope"}', { status: 200 })),
+    });
+    const r = await c.getProgramme(1);
+    expect(r).toMatchObject({ ok: false, code: 'bad_response', status: 200 });
+    expect(() => orThrow(r)).toThrow(
+      "the key server's answer was not valid (bad_response, HTTP 200): malformed programme",
+    );
   });
 });

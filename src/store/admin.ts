@@ -67,6 +67,12 @@ export interface EnrolInput {
   /** Written into the credentials file; default http://127.0.0.1:8443. */
   readonly serverUrl?: string;
   readonly nowMs?: number;
+  /**
+   * Hands the new credentials over (e.g. writes the credentials file) inside the enrolment's transaction: if it
+   * throws, the enrolment rolls back and leaves no client and no log record, so a client never exists whose
+   * credentials went nowhere. Keep it short (a local file write): the store is held while it runs.
+   */
+  readonly saveCredentials?: (credentials: Credentials) => Promise<void>;
 }
 
 /** Enrols a client: a fresh UK stored under the master key, and the credentials to hand to the client. */
@@ -85,9 +91,9 @@ export async function enrolClient(
   );
   const nowMs = input.nowMs ?? Date.now();
   const uk = generateClientKey();
-  const client = await store.transact(async (tx) => {
+  return store.transact(async (tx) => {
     const id = await tx.clients.nextId();
-    const row = await tx.clients.insert({
+    const client = await tx.clients.insert({
       id,
       name: input.name,
       role,
@@ -99,17 +105,17 @@ export async function enrolClient(
       clientId: id,
       detail: JSON.stringify({ role }),
     });
-    return row;
+    const credentials: Credentials = {
+      version: 1,
+      clientId: client.id,
+      role,
+      clientKey: uk,
+      serverUrl,
+      serverPublicKey: secrets.signing.publicKey,
+    };
+    if (input.saveCredentials !== undefined) await input.saveCredentials(credentials);
+    return { client, credentials };
   });
-  const credentials: Credentials = {
-    version: 1,
-    clientId: client.id,
-    role,
-    clientKey: uk,
-    serverUrl,
-    serverPublicKey: secrets.signing.publicKey,
-  };
-  return { client, credentials };
 }
 
 export async function createService(
@@ -134,7 +140,17 @@ export interface ProgrammeInput {
   readonly segmentLengthMs?: number;
   readonly cryptoPeriodMs?: number;
   readonly pricing?: ProgrammePricing;
+  /**
+   * Allow a group and port (media or key) that another programme already uses, e.g. to replace a programme that is
+   * off the air. Receivers on that address then see both streams and drop the other's packets (unknown_key).
+   */
+  readonly allowSharedGroup?: boolean;
   readonly nowMs?: number;
+}
+
+/** A group address in one spelling, so that ff15::1 and FF15:0:0::1 compare equal. */
+function canonicalGroup(group: string): string {
+  return isIPv6(group) ? new URL(`http://[${group}]/`).hostname : group;
 }
 
 export async function createProgramme(store: Store, input: ProgrammeInput): Promise<ProgrammeRow> {
@@ -175,6 +191,18 @@ export async function createProgramme(store: Store, input: ProgrammeInput): Prom
       (await tx.services.get(input.serviceId)) !== undefined,
       `service ${input.serviceId} does not exist`,
     );
+    if (input.allowSharedGroup !== true) {
+      const group = canonicalGroup(input.group);
+      for (const other of await tx.programmes.list()) {
+        if (canonicalGroup(other.group) !== group) continue;
+        const clash = [port, keyPort].find((x) => x === other.port || x === other.keyPort);
+        check(
+          clash === undefined,
+          `${input.group} port ${clash} is already used by programme ${other.id} (${other.name}: media ` +
+            `${other.port}, keys ${other.keyPort}); choose another group or ports, or allow a shared group (--allow-shared-group)`,
+        );
+      }
+    }
     return tx.programmes.insert({
       serviceId: input.serviceId,
       name: input.name,
@@ -191,6 +219,15 @@ export async function createProgramme(store: Store, input: ProgrammeInput): Prom
   });
 }
 
+/** Grants are for receivers: a sender gets content keys by its role, and a grant to it would only be billed. */
+function checkGrantee(client: ClientRow | undefined, id: ClientId): void {
+  check(client !== undefined, `client ${id} does not exist`);
+  check(
+    client.role === 'receiver',
+    `client ${id} (${client.name}) is a ${client.role}; entitlements are granted to receivers only`,
+  );
+}
+
 /** An operator grant of a subscription (client, service, 'YYYY-MM'); logged as event 'grant', billed per period. */
 export async function grantSubscription(
   store: Store,
@@ -199,7 +236,7 @@ export async function grantSubscription(
   check(isPeriod(input.period), `period must be YYYY-MM, got ${input.period}`);
   const nowMs = input.nowMs ?? Date.now();
   return store.transact(async (tx) => {
-    check((await tx.clients.get(input.clientId)) !== undefined, `client ${input.clientId} does not exist`);
+    checkGrantee(await tx.clients.get(input.clientId), input.clientId);
     check(
       (await tx.services.get(input.serviceId)) !== undefined,
       `service ${input.serviceId} does not exist`,
@@ -240,7 +277,7 @@ export async function grantSegments(
   check(from === null || to === null || from <= to, `segment range ${from}..${to} is empty`);
   const nowMs = input.nowMs ?? Date.now();
   return store.transact(async (tx) => {
-    check((await tx.clients.get(input.clientId)) !== undefined, `client ${input.clientId} does not exist`);
+    checkGrantee(await tx.clients.get(input.clientId), input.clientId);
     const programme = await tx.programmes.get(input.programmeId);
     check(programme !== undefined, `programme ${input.programmeId} does not exist`);
     const row = await tx.entitlements.insert({

@@ -7,7 +7,7 @@ import { unwrapContentKeyFromMessage, unwrapContentKeyForClient } from '../../sr
 import { verifyKeyMessage } from '../../src/keys/key-message-sign.js';
 import { unwrapSegmentKeyForClient } from '../../src/keys/segment-key.js';
 import type { ContentKeyResponseBody, SegmentKeyResponseBody } from '../../src/server/wire.js';
-import { exportContentKeys, grantSegments, grantSubscription } from '../../src/store/index.js';
+import { enrolClient, exportContentKeys, grantSegments, grantSubscription } from '../../src/store/index.js';
 import { rateLog } from '../../src/billing/rate.js';
 import {
   contentKeyRequest,
@@ -17,6 +17,7 @@ import {
   segmentRequest,
   setup,
   signedHeaders,
+  T0,
   type Fixture,
 } from './fixture.js';
 
@@ -68,21 +69,22 @@ describe('segment keys', () => {
       programmeId: f.programme.id,
       toSegment: asSegmentIndex(0),
     });
+    const bob = (await enrolClient(f.store, f.secrets, { name: 'bob', nowMs: T0 })).credentials;
     await grantSubscription(f.store, {
-      clientId: f.sender.clientId,
+      clientId: bob.clientId,
       serviceId: f.service.id,
       period: '2026-12',
     });
     const a = (await inject(f, f.receiver, segmentRequest(1, 0))).json<SegmentKeyResponseBody>();
-    const b = (await inject(f, f.sender, segmentRequest(1, 0))).json<SegmentKeyResponseBody>();
+    const b = (await inject(f, bob, segmentRequest(1, 0))).json<SegmentKeyResponseBody>();
     const pa = unwrapSegmentKeyForClient(f.receiver.clientKey, b64(a.wrappedKey), {
       clientId: f.receiver.clientId,
       programmeId: 1,
       segment: 0,
       epoch: 0,
     });
-    const pb = unwrapSegmentKeyForClient(f.sender.clientKey, b64(b.wrappedKey), {
-      clientId: f.sender.clientId,
+    const pb = unwrapSegmentKeyForClient(bob.clientKey, b64(b.wrappedKey), {
+      clientId: bob.clientId,
       programmeId: 1,
       segment: 0,
       epoch: 0,

@@ -81,6 +81,73 @@ describe('operator operations', () => {
     expect(JSON.stringify(log)).not.toContain(Buffer.from(credentials.clientKey).toString('base64'));
   });
 
+  it('rolls an enrolment back when its credentials cannot be saved', async () => {
+    const { store, secrets } = await dataDir();
+    const saved: number[] = [];
+    await expect(
+      enrolClient(store, secrets, {
+        name: 'alice',
+        saveCredentials: (c) => {
+          saved.push(c.clientId);
+          return Promise.reject(new Error('disk full'));
+        },
+      }),
+    ).rejects.toThrow('disk full');
+    expect(saved).toEqual([1]);
+    expect(await store.transact((tx) => tx.clients.list())).toEqual([]);
+    expect(await store.transact((tx) => tx.log.range(1, 10))).toEqual([]);
+    const ok = await enrolClient(store, secrets, {
+      name: 'bob',
+      saveCredentials: (c) => {
+        saved.push(c.clientId);
+        return Promise.resolve();
+      },
+    });
+    expect([ok.client.id, saved]).toEqual([1, [1, 1]]);
+    expect((await store.transact((tx) => tx.log.range(1, 10))).map((r) => r.event)).toEqual(['enrol']);
+  });
+
+  it('refuses a programme whose group and port (media or key) another programme uses', async () => {
+    const { store } = await dataDir();
+    const svc = await createService(store, { name: 'news' });
+    const base = { serviceId: svc.id, name: 'x', group: '239.255.0.1', port: 5004 }; // keys on 5006
+    const first = await createProgramme(store, base);
+    await expect(createProgramme(store, base)).rejects.toThrow(
+      '239.255.0.1 port 5004 is already used by programme 1 (x: media 5004, keys 5006)',
+    );
+    await expect(createProgramme(store, { ...base, port: 5006, keyPort: 5008 })).rejects.toThrow(/port 5006/);
+    await expect(createProgramme(store, { ...base, port: 5002 })).rejects.toThrow(/port 5004/); // its key port
+    await expect(createProgramme(store, { ...base, port: 5010, keyPort: 5004 })).rejects.toThrow(/port 5004/);
+    // Other ports on the group, or the same ports on another group, are fine.
+    expect((await createProgramme(store, { ...base, port: 5008 })).id).toBe(2);
+    expect((await createProgramme(store, { ...base, group: '239.255.0.2' })).id).toBe(3);
+    // One group in two spellings is one group.
+    await createProgramme(store, { ...base, group: 'ff15::1' });
+    await expect(createProgramme(store, { ...base, group: 'FF15:0:0::1' })).rejects.toThrow(/programme 4/);
+    const shared = await createProgramme(store, { ...base, allowSharedGroup: true });
+    expect([shared.group, shared.port, shared.keyPort]).toEqual([first.group, first.port, first.keyPort]);
+  });
+
+  it('grants nothing to a sender (it gets content keys by its role; a grant would only be billed)', async () => {
+    const { store, secrets } = await dataDir();
+    const svc = await createService(store, { name: 'news' });
+    const p = await createProgramme(store, {
+      serviceId: svc.id,
+      name: 'e',
+      group: '239.255.0.1',
+      port: 5004,
+    });
+    const { client } = await enrolClient(store, secrets, { name: 'tx', role: 'sender' });
+    await expect(
+      grantSubscription(store, { clientId: client.id, serviceId: svc.id, period: '2026-12' }),
+    ).rejects.toThrow('client 1 (tx) is a sender; entitlements are granted to receivers only');
+    await expect(grantSegments(store, { clientId: client.id, programmeId: p.id })).rejects.toThrow(
+      AdminError,
+    );
+    expect(await store.transact((tx) => tx.entitlements.listForClient(client.id))).toEqual([]);
+    expect((await store.transact((tx) => tx.log.range(1, 10))).map((r) => r.event)).toEqual(['enrol']);
+  });
+
   it('creates programmes with the documented defaults and validates input', async () => {
     const { store } = await dataDir();
     const svc = await createService(store, { name: 'news' });

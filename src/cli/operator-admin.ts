@@ -1,6 +1,7 @@
-// Set-up commands: init, client enrol, service create, programme create, grant subscription, grant segments.
+// Set-up commands: init, client enrol | list, service create | list, programme create | list, grant subscription,
+// grant segments.
 import { resolve } from 'node:path';
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { asClientId, asProgrammeId, asSegmentIndex, asServiceId } from '../ids.js';
 import { CLIENT_ROLES, type ClientRole } from '../keys/client-key.js';
 import { writeCredentialsFile } from '../keys/credentials.js';
@@ -21,7 +22,15 @@ import {
   type ProgrammePricing,
   type Store,
 } from '../store/index.js';
-import { action, DEFAULT_DATA_DIR, durationMs, intOption, printJson } from './operator-util.js';
+import {
+  action,
+  checkOutputFile,
+  DEFAULT_DATA_DIR,
+  durationMs,
+  durationText,
+  intOption,
+  printJson,
+} from './operator-util.js';
 
 async function withStore<T>(dir: string, fn: (store: Store) => Promise<T>): Promise<T> {
   const store = openDataDirStore(dir);
@@ -53,36 +62,67 @@ export function registerAdminCommands(program: Command): void {
   const client = program.command('client').description('enrolled clients (receivers and senders)');
   client
     .command('enrol')
-    .description('enrol a client and write its credentials file (mode 0600)')
+    .description(
+      'enrol a client and write its credentials file (mode 0600); if the file cannot be written, nothing is enrolled',
+    )
     .requiredOption('--name <name>', 'client name')
     .option('--role <role>', `${CLIENT_ROLES.join(' | ')}`, 'receiver')
-    .requiredOption('--out <file>', 'credentials file to write')
+    .requiredOption('--out <file>', 'credentials file to write (an existing file is refused without --force)')
+    .option('--force', "replace an existing --out file (that client's credentials are lost)")
     .option('--server-url <url>', 'key server URL written into the credentials', DEFAULT_SERVER_URL)
     .option('--data <dir>', 'data directory', DEFAULT_DATA_DIR)
     .action(
-      action(async (o: { name: string; role: string; out: string; serverUrl: string; data: string }) => {
-        if (!(CLIENT_ROLES as readonly string[]).includes(o.role)) {
-          throw new Error(`--role must be one of ${CLIENT_ROLES.join(', ')}`);
+      action(
+        async (o: {
+          name: string;
+          role: string;
+          out: string;
+          force?: boolean;
+          serverUrl: string;
+          data: string;
+        }) => {
+          if (!(CLIENT_ROLES as readonly string[]).includes(o.role)) {
+            throw new Error(`--role must be one of ${CLIENT_ROLES.join(', ')}`);
+          }
+          const overwrite = o.force === true;
+          await checkOutputFile(o.out, { overwrite, refusal: 'use --force to replace it' });
+          const secrets = loadServerSecrets(o.data);
+          // The file is written inside the enrolment's transaction: a failed write rolls the enrolment back.
+          const { client: c } = await withStore(o.data, (store) =>
+            enrolClient(store, secrets, {
+              name: o.name,
+              role: o.role as ClientRole,
+              serverUrl: o.serverUrl,
+              saveCredentials: (cred) => writeCredentialsFile(o.out, cred, { overwrite }),
+            }),
+          );
+          printJson({
+            event: 'enrolled',
+            clientId: c.id,
+            name: c.name,
+            role: c.role,
+            credentials: resolve(o.out),
+          });
+        },
+      ),
+    );
+  client
+    .command('list')
+    .description('enrolled clients, one JSON line each (never their keys)')
+    .option('--data <dir>', 'data directory', DEFAULT_DATA_DIR)
+    .action(
+      action(async (o: { data: string }) => {
+        const rows = await withStore(o.data, (store) => store.transact((tx) => tx.clients.list()));
+        for (const c of rows) {
+          printJson({ clientId: c.id, name: c.name, role: c.role, createdAtMs: c.createdAtMs });
         }
-        const secrets = loadServerSecrets(o.data);
-        const { client: c, credentials } = await withStore(o.data, (store) =>
-          enrolClient(store, secrets, { name: o.name, role: o.role as ClientRole, serverUrl: o.serverUrl }),
-        );
-        await writeCredentialsFile(o.out, credentials);
-        printJson({
-          event: 'enrolled',
-          clientId: c.id,
-          name: c.name,
-          role: c.role,
-          credentials: resolve(o.out),
-        });
       }),
     );
 
-  program
-    .command('service')
-    .description('services (channels or packages)')
+  const service = program.command('service').description('services (channels or packages)');
+  service
     .command('create')
+    .description('create a service')
     .requiredOption('--name <name>', 'service name')
     .option('--data <dir>', 'data directory', DEFAULT_DATA_DIR)
     .action(
@@ -91,11 +131,21 @@ export function registerAdminCommands(program: Command): void {
         printJson({ event: 'service_created', serviceId: s.id, name: s.name });
       }),
     );
+  service
+    .command('list')
+    .description('services, one JSON line each')
+    .option('--data <dir>', 'data directory', DEFAULT_DATA_DIR)
+    .action(
+      action(async (o: { data: string }) => {
+        const rows = await withStore(o.data, (store) => store.transact((tx) => tx.services.list()));
+        for (const s of rows) printJson({ serviceId: s.id, name: s.name, createdAtMs: s.createdAtMs });
+      }),
+    );
 
-  program
-    .command('programme')
-    .description('programmes (one multicast stream each)')
+  const programme = program.command('programme').description('programmes (one multicast stream each)');
+  programme
     .command('create')
+    .description("create a programme; its group and ports must not overlap another programme's")
     .requiredOption('--service <id>', 'service id', intOption('--service', 1))
     .requiredOption('--name <name>', 'programme name')
     .requiredOption('--group <address>', 'multicast group, e.g. 239.255.0.1')
@@ -105,8 +155,16 @@ export function registerAdminCommands(program: Command): void {
       'key-message UDP port (default: port + 2)',
       intOption('--key-port', 1, 65535),
     )
-    .option('--segment-length <duration>', 'programme segment length', durationMs, DEFAULT_SEGMENT_LENGTH_MS)
-    .option('--crypto-period <duration>', 'content key lifetime', durationMs, DEFAULT_CRYPTO_PERIOD_MS)
+    .addOption(
+      new Option('--segment-length <duration>', 'programme segment length')
+        .argParser(durationMs)
+        .default(DEFAULT_SEGMENT_LENGTH_MS, durationText(DEFAULT_SEGMENT_LENGTH_MS)),
+    )
+    .addOption(
+      new Option('--crypto-period <duration>', 'content key lifetime')
+        .argParser(durationMs)
+        .default(DEFAULT_CRYPTO_PERIOD_MS, durationText(DEFAULT_CRYPTO_PERIOD_MS)),
+    )
     .option(
       '--mki-length <bytes>',
       'SRTP MKI length, 0..4',
@@ -115,6 +173,10 @@ export function registerAdminCommands(program: Command): void {
     )
     .option('--profile <name>', 'SRTP profile', 'AES_CM_128_HMAC_SHA1_80')
     .option('--pricing <kind>', `${PROGRAMME_PRICINGS.join(' | ')}`, 'both')
+    .option(
+      '--allow-shared-group',
+      'allow a group and port that another programme uses (e.g. replacing one that is off the air)',
+    )
     .option('--data <dir>', 'data directory', DEFAULT_DATA_DIR)
     .action(
       action(
@@ -129,6 +191,7 @@ export function registerAdminCommands(program: Command): void {
           mkiLength: number;
           profile: string;
           pricing: string;
+          allowSharedGroup?: boolean;
           data: string;
         }) => {
           const p = await withStore(o.data, (store) =>
@@ -143,12 +206,28 @@ export function registerAdminCommands(program: Command): void {
               mkiLengthBytes: o.mkiLength,
               profile: o.profile,
               pricing: o.pricing as ProgrammePricing,
+              allowSharedGroup: o.allowSharedGroup === true,
             }),
           );
           const { createdAtMs: _created, ...fields } = p;
           printJson({ event: 'programme_created', programmeId: p.id, ...fields });
         },
       ),
+    );
+  programme
+    .command('list')
+    .description('programmes, one JSON line each (the fields programme create prints)')
+    .option('--service <id>', 'only the programmes of this service', intOption('--service', 1))
+    .option('--data <dir>', 'data directory', DEFAULT_DATA_DIR)
+    .action(
+      action(async (o: { service?: number; data: string }) => {
+        const rows = await withStore(o.data, (store) => store.transact((tx) => tx.programmes.list()));
+        for (const { id, ...fields } of rows) {
+          if (o.service === undefined || fields.serviceId === o.service) {
+            printJson({ programmeId: id, ...fields });
+          }
+        }
+      }),
     );
 
   const grant = program.command('grant').description('entitlements (each grant is logged)');

@@ -14,7 +14,7 @@ import {
   type LogRecord,
   type Store,
 } from '../store/index.js';
-import { action, DEFAULT_DATA_DIR, intOption, printJson } from './operator-util.js';
+import { action, checkOutputFile, DEFAULT_DATA_DIR, intOption, printJson } from './operator-util.js';
 
 export async function readWholeLog(store: Store): Promise<LogRecord[]> {
   const out: LogRecord[] = [];
@@ -62,6 +62,8 @@ export function registerReportCommands(program: Command): void {
     .option('--data <dir>', 'data directory', DEFAULT_DATA_DIR)
     .action(
       action(async (o: { programme: number; out?: string; data: string }) => {
+        // The export is logged before the keys leave; refuse an output that cannot be written before that.
+        if (o.out !== undefined) await checkOutputFile(o.out, { overwrite: true });
         const secrets = loadServerSecrets(o.data);
         const store = openDataDirStore(o.data);
         try {

@@ -1,5 +1,5 @@
 // `keycast serve` (the key server) and `keycast request-key` (a client's key request, for testing a set-up).
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { sha256Hex } from '../crypto/mac.js';
 import { readCredentialsFile } from '../keys/credentials.js';
 import { buildKeyServer, DEFAULT_HOST, DEFAULT_PORT } from '../server/app.js';
@@ -7,6 +7,8 @@ import { KeyServerClient } from '../server/client.js';
 import { createKeyServerLogger } from '../server/logger.js';
 import { openDataDirStore } from '../store/index.js';
 import { action, DEFAULT_DATA_DIR, intOption, printJson } from './operator-util.js';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export function registerServeCommands(program: Command): void {
   program
@@ -16,7 +18,7 @@ export function registerServeCommands(program: Command): void {
     )
     .option('--host <address>', 'address to listen on', DEFAULT_HOST)
     .option('--port <port>', 'TCP port (0: any free port)', intOption('--port', 0, 65535), DEFAULT_PORT)
-    .option('--log-level <level>', 'pino log level', 'info')
+    .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .option('--data <dir>', 'data directory', DEFAULT_DATA_DIR)
     .action(
       action(async (o: { host: string; port: number; logLevel: string; data: string }) => {

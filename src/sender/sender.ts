@@ -1,6 +1,5 @@
 // The sender: MPEG-TS in → RTP/MP2T → SRTP under the current content key → multicast, with key rotation
 // every crypto period and the signed key messages on their own port as a carousel.
-import dgram from 'node:dgram';
 import type { Logger } from 'pino';
 import { asSsrc, type KeyId, type Ssrc } from '../ids.js';
 import { randomBytes } from '../crypto/random.js';
@@ -8,6 +7,7 @@ import { RTP_PAYLOAD_TYPE_MP2T, MP2T_CLOCK_HZ, PCR_CLOCK_HZ } from '../packet/mp
 import { encodeRtpHeader } from '../packet/rtp-header.js';
 import { SrtpSender, srtpParams } from '../srtp/index.js';
 import type { ProgrammeInfo } from '../server/client.js';
+import { MulticastOut } from './multicast-out.js';
 import { TsChunker, pcrTicksToMs, type MediaChunk } from './ts-chunker.js';
 
 export interface ContentKeyRequest {
@@ -87,7 +87,7 @@ export class Sender {
   readonly ssrc: Ssrc;
   readonly #opts: SenderOptions;
   readonly #srtp: SrtpSender;
-  readonly #socket = dgram.createSocket({ type: 'udp4' });
+  readonly #out: MulticastOut;
   readonly #keys = new Map<number, Promise<Announced>>();
   readonly #carousel: Announced[] = [];
   #carouselTimer: NodeJS.Timeout | undefined;
@@ -100,12 +100,10 @@ export class Sender {
   #keyId: KeyId | undefined;
   #mediaMs = 0;
   #wallStartMs = 0;
-  #inFlight = 0;
   #overdue: Announced | undefined;
   #closed = false;
   readonly #firstPeriod: number;
   #lastIssue: Promise<unknown> = Promise.resolve();
-  #drained: (() => void) | undefined;
 
   constructor(opts: SenderOptions) {
     const { programme } = opts;
@@ -119,9 +117,8 @@ export class Sender {
     const periodsPerSegment = programme.segmentLengthMs / programme.cryptoPeriodMs;
     this.#firstPeriod =
       programme.latestSegment === null ? 0 : (programme.latestSegment + 1) * periodsPerSegment;
-    this.#srtp = new SrtpSender({
-      ...srtpParams(programme),
-    });
+    this.#srtp = new SrtpSender(srtpParams(programme));
+    this.#out = new MulticastOut(programme.group, opts.interfaceAddress, opts.ttl, opts.log);
   }
 
   get progress(): SenderProgress {
@@ -136,13 +133,7 @@ export class Sender {
   }
 
   async open(): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.#socket.once('error', reject);
-      this.#socket.bind(0, this.#opts.interfaceAddress, () => resolve());
-    });
-    this.#socket.setMulticastInterface(this.#opts.interfaceAddress);
-    this.#socket.setMulticastTTL(this.#opts.ttl);
-    this.#socket.setMulticastLoopback(true);
+    await this.#out.open();
     this.#carouselTimer = setInterval(() => this.#sendCarousel(), this.#opts.carouselIntervalMs);
   }
 
@@ -201,8 +192,7 @@ export class Sender {
     clearInterval(this.#carouselTimer);
     this.#closed = true;
     await this.#quiet();
-    if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
-    await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
+    await this.#out.close();
   }
 
   /** Media read ahead of sending: the announcement lead in media time, plus a margin for the key server. */
@@ -238,7 +228,7 @@ export class Sender {
     rtp.set(chunk.payload, header.length);
     const r = this.#srtp.protect(rtp);
     if (!r.ok) throw new Error(`SRTP protect failed: ${r.reason}`);
-    this.#transmit(r.packet, this.#opts.programme.port);
+    this.#out.send(r.packet, this.#opts.programme.port);
     this.#packetsSent++;
     this.#bytesSent += r.packet.length;
     this.#seq = (this.#seq + 1) & 0xffff;
@@ -371,17 +361,7 @@ export class Sender {
   }
 
   #sendKeyMessage(a: Announced): void {
-    this.#transmit(a.issued.keyMessage, this.#opts.programme.keyPort);
-  }
-
-  /** Sends one datagram to the group; close() waits until every one has left. */
-  #transmit(bytes: Uint8Array, port: number): void {
-    this.#inFlight++;
-    this.#socket.send(bytes, port, this.#opts.programme.group, (err) => {
-      this.#inFlight--;
-      if (err) this.#opts.log.warn({ err: err.message, port }, 'send failed');
-      if (this.#inFlight === 0) this.#drained?.();
-    });
+    this.#out.send(a.issued.keyMessage, this.#opts.programme.keyPort);
   }
 
   #sendCarousel(): void {

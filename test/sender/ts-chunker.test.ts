@@ -23,7 +23,7 @@ describe('TsChunker', () => {
     }
   });
 
-  it('times chunks by the PCR: monotonic, starting at 0, spanning the 24 s sample', () => {
+  it('times chunks by the PCR: monotonic, starting at 0, spanning the 23 s sample', () => {
     const { out } = chunkAll(sample, 65536);
     expect(out[0]!.pcrTicks).toBe(0);
     for (let i = 1; i < out.length; i++)

@@ -9,7 +9,12 @@
 //       a content key (CK = SRTP master key ‖ master salt) for the sender, under the sender's wrap key
 //   keycast/v1 ck>psk programme=<programmeId> segment=<segment> epoch=<epoch> key=<keyId>
 //       a content key inside a key message, under the PSK of (programme, segment, epoch)
+//   keycast/v1 sk>client client=<clientId> service=<serviceId> period=<YYYY-MM>
+//       a service key (SK) of one subscription period, for a subscriber, under that client's wrap key
+//   keycast/v1 psk>sk service=<serviceId> period=<YYYY-MM> programme=<programmeId> segment=<segment> epoch=<epoch>
+//       a programme segment key inside a segment_key message, under the service key of (service, period)
 //   keycast/v1 uk>master client=<clientId>
+//   keycast/v1 sk>master service=<serviceId> period=<YYYY-MM>
 //   keycast/v1 psk>master programme=<programmeId> segment=<segment> epoch=<epoch>
 //   keycast/v1 ck>master programme=<programmeId> key=<keyId>
 //       keys at rest in the store, under the server master key
@@ -23,6 +28,38 @@ function checkIds(ids: Record<string, number>): void {
     if (!Number.isInteger(v) || v < 0 || v > 0xffffffff)
       throw new RangeError(`AAD: ${name} must be a u32, got ${v}`);
   }
+}
+
+const PERIOD = /^[0-9]{4}-(0[1-9]|1[0-2])$/;
+
+function checkPeriod(period: string): void {
+  if (!PERIOD.test(period)) throw new RangeError(`AAD: period must be YYYY-MM, got ${period}`);
+}
+
+export function aadServiceKeyForClient(clientId: number, serviceId: number, period: string): Uint8Array {
+  checkIds({ clientId, serviceId });
+  checkPeriod(period);
+  return enc.encode(`keycast/v1 sk>client client=${clientId} service=${serviceId} period=${period}`);
+}
+
+export function aadSegmentKeyUnderServiceKey(
+  serviceId: number,
+  period: string,
+  programmeId: number,
+  segment: number,
+  epoch: number,
+): Uint8Array {
+  checkIds({ serviceId, programmeId, segment, epoch });
+  checkPeriod(period);
+  return enc.encode(
+    `keycast/v1 psk>sk service=${serviceId} period=${period} programme=${programmeId} segment=${segment} epoch=${epoch}`,
+  );
+}
+
+export function aadServiceKeyAtRest(serviceId: number, period: string): Uint8Array {
+  checkIds({ serviceId });
+  checkPeriod(period);
+  return enc.encode(`keycast/v1 sk>master service=${serviceId} period=${period}`);
 }
 
 export function aadSegmentKeyForClient(

@@ -14,6 +14,7 @@ import type { Credentials } from '../keys/credentials.js';
 import { verifyKeyMessage } from '../keys/key-message-sign.js';
 import { signRequest } from '../keys/request-auth.js';
 import { unwrapSegmentKeyForClient } from '../keys/segment-key.js';
+import { unwrapServiceKeyForClient } from '../keys/service-key.js';
 import type { KeyMessage } from '../packet/key-message.js';
 import { KEY_MESSAGE_PROFILE_NAMES, type KeyMessageProfile } from '../packet/profile-code.js';
 import { ERROR_CODES, isErrorCode, type ErrorCode } from './errors.js';
@@ -50,6 +51,17 @@ export interface SegmentKeyGranted {
   readonly epoch: number;
   /** The programme segment key (PSK), 32 bytes. Secret. */
   readonly segmentKey: Uint8Array;
+}
+
+export interface ServiceKeyGranted {
+  readonly ok: true;
+  readonly requestId: string;
+  readonly serviceId: number;
+  readonly period: string;
+  /** The service key (SK) of the period, 32 bytes. Secret. */
+  readonly serviceKey: Uint8Array;
+  /** The SK as delivered, wrapped under the client key (base64): safe to keep next to the credentials. */
+  readonly wrappedKey: string;
 }
 
 export interface ContentKeyIssued {
@@ -108,6 +120,12 @@ const segmentKeySchema = z.object({
   programmeId: u32,
   segment: u32,
   epoch: z.int().min(0).max(0xffff),
+  wrappedKey: b64,
+});
+const serviceKeySchema = z.object({
+  requestId: z.string(),
+  serviceId: u32,
+  period: z.string(),
   wrappedKey: b64,
 });
 const contentKeySchema = z.object({
@@ -193,6 +211,46 @@ export class KeyServerClient {
     const u = unwrapSegmentKeyForClient(this.credentials.clientKey, bytes(r.data.wrappedKey), ctx);
     if (!u.ok) return this.#refusal('bad_key', a.status, `the segment key does not unwrap (${u.reason})`);
     return { ok: true, requestId, programmeId, segment, epoch: r.data.epoch, segmentKey: u.key };
+  }
+
+  /** Buys a subscription to `serviceId` for `period` (YYYY-MM); the answer carries the period's service key. */
+  purchaseSubscription(
+    serviceId: number,
+    period: string,
+    requestId: string = randomRequestId(),
+  ): Promise<ServiceKeyGranted | Refusal> {
+    return this.#serviceKey('/v1/purchases/subscription', serviceId, period, requestId);
+  }
+
+  /** The service key of a period the client holds a subscription for. */
+  requestServiceKey(
+    serviceId: number,
+    period: string,
+    requestId: string = randomRequestId(),
+  ): Promise<ServiceKeyGranted | Refusal> {
+    return this.#serviceKey('/v1/keys/service', serviceId, period, requestId);
+  }
+
+  async #serviceKey(
+    path: string,
+    serviceId: number,
+    period: string,
+    requestId: string,
+  ): Promise<ServiceKeyGranted | Refusal> {
+    const a = await this.#request('POST', path, { serviceId, period, requestId });
+    if (!a.ok) return a;
+    const r = serviceKeySchema.safeParse(a.json);
+    if (!r.success || r.data.serviceId !== serviceId || r.data.period !== period) {
+      return this.#refusal('bad_response', a.status, 'malformed service key answer');
+    }
+    const opened = openWrappedServiceKey(this.credentials, {
+      serviceId,
+      period,
+      wrappedKey: r.data.wrappedKey,
+    });
+    if (!opened.ok)
+      return this.#refusal('bad_key', a.status, `the service key does not unwrap (${opened.reason})`);
+    return { ok: true, requestId, serviceId, period, serviceKey: opened.key, wrappedKey: r.data.wrappedKey };
   }
 
   /** Sender only: a new content key for (programme, segment) and its signed key message. */
@@ -291,6 +349,15 @@ export class KeyServerClient {
     }
     return last;
   }
+}
+
+/** Opens a service key as delivered (wrapped under the client key), e.g. one kept from a purchase. */
+export function openWrappedServiceKey(
+  credentials: Credentials,
+  w: { readonly serviceId: number; readonly period: string; readonly wrappedKey: string },
+): { ok: true; key: Uint8Array } | { ok: false; reason: string } {
+  const ctx = { clientId: credentials.clientId, serviceId: w.serviceId, period: w.period };
+  return unwrapServiceKeyForClient(credentials.clientKey, bytes(w.wrappedKey), ctx);
 }
 
 /** What went wrong when fetch threw: its message and, if any, its cause's (e.g. "connect ECONNREFUSED ..."). */

@@ -15,6 +15,9 @@ export const ERROR_CODES = {
   segment_not_available: { status: 409, retryable: true },
   segment_not_monotonic: { status: 409, retryable: false },
   request_id_conflict: { status: 409, retryable: false },
+  // Subscriptions and service keys.
+  unknown_service: { status: 404, retryable: false },
+  period_not_available: { status: 409, retryable: true },
   // Request shape.
   malformed_json: { status: 400, retryable: false },
   invalid_request: { status: 400, retryable: false },

@@ -4,6 +4,7 @@ export {
   CLIENT_ERROR_CODES,
   KeyServerClient,
   KeyServerRefusalError,
+  openWrappedServiceKey,
   orThrow,
   type ClientErrorCode,
   type ContentKeyIssued,
@@ -11,6 +12,7 @@ export {
   type KeyServerClientOptions,
   type Refusal,
   type SegmentKeyGranted,
+  type ServiceKeyGranted,
 } from './client.js';
 export { ERROR_CODES, ERROR_CODE_NAMES, KeyServerError, type ErrorBody, type ErrorCode } from './errors.js';
 export { createKeyServerLogger, REDACT_PATHS } from './logger.js';

@@ -59,5 +59,21 @@ export interface ContentKeyResponseBody {
   readonly keyMessage: string;
 }
 
+/** POST /v1/purchases/subscription and POST /v1/keys/service */
+export interface ServiceKeyRequestBody {
+  readonly serviceId: number;
+  /** 'YYYY-MM': the current UTC month or the next one. */
+  readonly period: string;
+  readonly requestId: string;
+}
+
+export interface ServiceKeyResponseBody {
+  readonly requestId: string;
+  readonly serviceId: number;
+  readonly period: string;
+  /** SK wrapped under the client's key, AAD "keycast/v1 sk>client client=.. service=.. period=YYYY-MM". */
+  readonly wrappedKey: string;
+}
+
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 export const BODY_LIMIT_BYTES = 16 * 1024;

@@ -6,6 +6,7 @@ import { isSrtpProfileName } from '../crypto/srtp-profiles.js';
 import { type ClientId, type ProgrammeId, type SegmentIndex, type ServiceId } from '../ids.js';
 import { generateClientKey, type ClientRole, CLIENT_ROLES } from '../keys/client-key.js';
 import type { Credentials } from '../keys/credentials.js';
+import { isPeriod, periodOf } from '../keys/service-key.js';
 import { DEFAULT_PROFILE, isKeyMessageProfile } from '../packet/profile-code.js';
 import type { ServerSecrets } from './data-dir.js';
 import {
@@ -27,7 +28,6 @@ export const DEFAULT_SEGMENT_LENGTH_MS = 300_000;
 export const DEFAULT_CRYPTO_PERIOD_MS = 10_000;
 export const DEFAULT_MKI_LENGTH_BYTES = 4;
 export const DEFAULT_SERVER_URL = 'http://127.0.0.1:8443';
-const PERIOD = /^[0-9]{4}-(0[1-9]|1[0-2])$/;
 
 function check(cond: boolean, message: string): asserts cond {
   if (!cond) throw new AdminError(message);
@@ -44,14 +44,7 @@ function checkName(name: string): void {
   check(name.trim().length > 0 && name.length <= 200, 'name must be 1..200 characters');
 }
 
-/** 'YYYY-MM' of a UTC instant: the subscription period that covers it. */
-export function periodOf(timeMs: number): string {
-  return new Date(timeMs).toISOString().slice(0, 7);
-}
-
-export function isPeriod(s: string): boolean {
-  return PERIOD.test(s);
-}
+export { isPeriod, periodOf };
 
 export function isMulticastGroup(group: string): boolean {
   if (isIPv4(group)) {

@@ -39,7 +39,9 @@ export {
   openClientKey,
   openContentKey,
   openSegmentKey,
+  openServiceKey,
   sealContentKey,
   sealSegmentKey,
+  sealServiceKey,
   VaultError,
 } from './vault.js';

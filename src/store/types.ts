@@ -18,6 +18,7 @@ export interface StoreTx {
   readonly services: ServiceTable;
   readonly programmes: ProgrammeTable;
   readonly entitlements: EntitlementTable;
+  readonly serviceKeys: ServiceKeyTable;
   readonly segmentKeys: SegmentKeyTable;
   readonly contentKeys: ContentKeyTable;
   readonly nonces: NonceTable;
@@ -124,6 +125,23 @@ export interface EntitlementTable {
   listForClient(clientId: ClientId): Promise<EntitlementRow[]>;
 }
 
+// ---- service keys ----
+
+export interface ServiceKeyRow {
+  readonly serviceId: ServiceId;
+  /** 'YYYY-MM' (UTC calendar month). */
+  readonly period: string;
+  /** SK wrapped under the server master key (AAD "keycast/v1 sk>master service=<id> period=<YYYY-MM>"). */
+  readonly wrappedKey: Uint8Array;
+  readonly createdAtMs: number;
+}
+
+export interface ServiceKeyTable {
+  /** Inserts unless present; returns the stored row either way. */
+  insertIfAbsent(row: ServiceKeyRow): Promise<ServiceKeyRow>;
+  get(serviceId: ServiceId, period: string): Promise<ServiceKeyRow | undefined>;
+}
+
 // ---- segment keys ----
 
 export interface SegmentKeyRow {
@@ -178,6 +196,7 @@ export interface NonceTable {
 
 export const LOG_EVENTS = [
   'segment_key',
+  'service_key',
   'content_key',
   'programme',
   'purchase',

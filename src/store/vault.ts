@@ -1,8 +1,13 @@
-// Keys at rest: every client key (UK), segment key (PSK) and content key (CK) is stored wrapped under the server
+// Keys at rest: every client key (UK), service key (SK), segment key (PSK) and content key (CK) is stored wrapped under the server
 // master key, with the AAD strings of src/keys/aad.ts. Unwrapping failure means a corrupt store or a wrong master
 // key, never bad client input, so it throws.
 import { unwrapKey, wrapKey } from '../crypto/aead-wrap.js';
-import { aadClientKeyAtRest, aadContentKeyAtRest, aadSegmentKeyAtRest } from '../keys/aad.js';
+import {
+  aadClientKeyAtRest,
+  aadContentKeyAtRest,
+  aadSegmentKeyAtRest,
+  aadServiceKeyAtRest,
+} from '../keys/aad.js';
 import { decodeContentKey, encodeContentKey, type ContentKey } from '../keys/content-key.js';
 import type { KeyMessageProfile } from '../packet/profile-code.js';
 
@@ -72,4 +77,27 @@ export function openContentKey(
   if (ck === undefined)
     throw new VaultError(`content key ${programmeId}/${keyId} has the wrong length for ${profile}`);
   return ck;
+}
+
+export function sealServiceKey(
+  masterKey: Uint8Array,
+  serviceId: number,
+  period: string,
+  sk: Uint8Array,
+): Uint8Array {
+  return wrapKey(masterKey, sk, aadServiceKeyAtRest(serviceId, period));
+}
+
+export function openServiceKey(
+  masterKey: Uint8Array,
+  serviceId: number,
+  period: string,
+  wrapped: Uint8Array,
+): Uint8Array {
+  return open(
+    masterKey,
+    wrapped,
+    aadServiceKeyAtRest(serviceId, period),
+    `service key ${serviceId}/${period}`,
+  );
 }

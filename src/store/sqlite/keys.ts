@@ -1,8 +1,51 @@
-// SQL for the segment_keys and content_keys tables (keys at rest, wrapped under the server master key).
+// SQL for the service_keys, segment_keys and content_keys tables (keys at rest, wrapped under the server master key).
 import type Database from 'better-sqlite3';
-import { asKeyId, asProgrammeId, asSegmentIndex, asSsrc } from '../../ids.js';
-import type { ContentKeyRow, ContentKeyTable, SegmentKeyRow, SegmentKeyTable } from '../types.js';
+import { asKeyId, asProgrammeId, asSegmentIndex, asServiceId, asSsrc } from '../../ids.js';
+import type {
+  ContentKeyRow,
+  ContentKeyTable,
+  SegmentKeyRow,
+  SegmentKeyTable,
+  ServiceKeyRow,
+  ServiceKeyTable,
+} from '../types.js';
 import { blob, settle } from './util.js';
+
+interface RawServiceKey {
+  service_id: number;
+  period: string;
+  wrapped_key: Buffer;
+  created_at_ms: number;
+}
+
+const serviceKeyRow = (r: RawServiceKey): ServiceKeyRow => ({
+  serviceId: asServiceId(r.service_id),
+  period: r.period,
+  wrappedKey: blob(r.wrapped_key),
+  createdAtMs: r.created_at_ms,
+});
+
+export function sqliteServiceKeys(db: Database.Database): ServiceKeyTable {
+  const insert = db.prepare(
+    `INSERT INTO service_keys (service_id, period, wrapped_key, created_at_ms)
+     VALUES (@serviceId, @period, @wrappedKey, @createdAtMs) ON CONFLICT DO NOTHING`,
+  );
+  const get = db.prepare<[number, string], RawServiceKey>(
+    'SELECT * FROM service_keys WHERE service_id = ? AND period = ?',
+  );
+  return {
+    insertIfAbsent: (row) =>
+      settle(() => {
+        insert.run(row);
+        return serviceKeyRow(get.get(row.serviceId, row.period)!);
+      }),
+    get: (serviceId, period) =>
+      settle(() => {
+        const r = get.get(serviceId, period);
+        return r === undefined ? undefined : serviceKeyRow(r);
+      }),
+  };
+}
 
 interface RawSegmentKey {
   programme_id: number;

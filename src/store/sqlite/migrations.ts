@@ -107,6 +107,16 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE TRIGGER log_no_delete BEFORE DELETE ON log
     BEGIN SELECT RAISE(ABORT, 'keycast: the request log is append-only (DELETE refused)'); END;
   `,
+  // 2: service keys (SK), one per (service, subscription period), wrapped under the master key.
+  `
+  CREATE TABLE service_keys (
+    service_id    INTEGER NOT NULL REFERENCES services (id),
+    period        TEXT    NOT NULL CHECK (period GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]'),
+    wrapped_key   BLOB    NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    PRIMARY KEY (service_id, period)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 /** Applies the migrations this database has not seen yet, each in its own transaction. */

@@ -5,7 +5,7 @@ import Database from 'better-sqlite3';
 import type { Store, StoreTx } from '../types.js';
 import { sqliteClients } from './clients.js';
 import { sqliteEntitlements } from './entitlements.js';
-import { sqliteContentKeys, sqliteSegmentKeys } from './keys.js';
+import { sqliteContentKeys, sqliteSegmentKeys, sqliteServiceKeys } from './keys.js';
 import { sqliteLog } from './log.js';
 import { migrateSqlite } from './migrations.js';
 import { sqliteNonces } from './nonces.js';
@@ -33,6 +33,7 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
     services: sqliteServices(db),
     programmes: sqliteProgrammes(db),
     entitlements: sqliteEntitlements(db),
+    serviceKeys: sqliteServiceKeys(db),
     segmentKeys: sqliteSegmentKeys(db),
     contentKeys: sqliteContentKeys(db),
     nonces: sqliteNonces(db),

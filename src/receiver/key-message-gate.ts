@@ -64,6 +64,11 @@ export class KeyMessageGate {
     return [...this.#pending.values()];
   }
 
+  /** Announced by a verified message and not installed yet: its packets are worth waiting for. */
+  isPending(keyId: KeyId): boolean {
+    return this.#pending.has(keyId);
+  }
+
   announced(keyId: KeyId): OpenedContentKey | undefined {
     return this.#announced.get(keyId);
   }

@@ -201,8 +201,9 @@ export class Receiver {
         else this.#reject(r.reason);
         continue;
       }
-      const announced = r.keyId !== undefined && this.#gate.announced(r.keyId) !== undefined;
-      const hopeless = !announced && this.#queue.decryptedCount > 0;
+      // Worth waiting for only while its key is on the way: a key installed and since retired is not coming back.
+      const coming = r.keyId !== undefined && this.#gate.isPending(r.keyId);
+      const hopeless = !coming && this.#queue.decryptedCount > 0;
       if (!final && !hopeless && !this.#queue.isExpired(item, now)) return;
       this.#queue.shift();
       this.#reject('unknown_key');

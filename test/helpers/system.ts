@@ -187,13 +187,20 @@ export async function startReceiver(system: TestSystem, client: TestClient, hold
   const { Receiver } = await import('../../src/receiver/receiver.js');
   const { keyMessageOpener } = await import('../../src/receiver/open-key-message.js');
   const chunks: Buffer[] = [];
+  const deliveredAtMs: number[] = [];
   const receiver = new Receiver({
     programme: system.programme,
     interfaceAddress: '127.0.0.1',
     log: quietLog,
     holdMs,
     sinks: [
-      { write: (_p, payload) => void chunks.push(Buffer.from(payload)), close: () => Promise.resolve() },
+      {
+        write: (_p, payload) => {
+          chunks.push(Buffer.from(payload));
+          deliveredAtMs.push(performance.now());
+        },
+        close: () => Promise.resolve(),
+      },
     ],
     openKeyMessage: keyMessageOpener(client.credentials.serverPublicKey),
     fetchSegmentKey: async (segment) => {
@@ -205,6 +212,8 @@ export async function startReceiver(system: TestSystem, client: TestClient, hold
   return {
     receiver,
     output: () => Buffer.concat(chunks),
+    /** The longest pause between two packets handed on. */
+    longestGapMs: () => Math.max(0, ...deliveredAtMs.slice(1).map((t, i) => t - deliveredAtMs[i]!)),
     close: () => receiver.close(),
   };
 }

@@ -1,13 +1,12 @@
 // `keycast send`, `keycast receive` and `keycast demo`: the media side of the CLI.
 import { writeFile } from 'node:fs/promises';
-import { access } from 'node:fs/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Logger } from 'pino';
 import { asSsrc } from '../ids.js';
 import { readCredentialsFile } from '../keys/credentials.js';
 import { runSrtpSelfTest } from '../srtp/index.js';
 import { KeyServerClient, KeyServerRefusalError } from '../server/client.js';
-import { parseMediaInput, readMedia } from '../sender/media-source.js';
+import { assertMpegTsFile, parseMediaInput, readMedia } from '../sender/media-source.js';
 import { Sender } from '../sender/sender.js';
 import { keyMessageOpener } from '../receiver/open-key-message.js';
 import { Receiver } from '../receiver/receiver.js';
@@ -70,8 +69,8 @@ export function registerMediaCommands(program: Command): void {
     )
     .option('--speed <x>', 'pace by the PCR at this multiple of real time', speedOption, 1)
     .option('--fast', 'same as --speed 8 (tests)')
-    .option('--lead <duration>', 'announce each content key at least this long before use', durationMs, 1000)
-    .option('--carousel <duration>', 'repeat key messages this often', durationMs, 250)
+    .addOption(duration('--lead <duration>', 'announce each content key at least this long before use', 1000))
+    .addOption(duration('--carousel <duration>', 'repeat key messages this often', 250))
     .option('--ssrc <n>', 'RTP SSRC (default random)', intOption('ssrc', 1, 0xffffffff))
     .option(
       '--initial-seq <n>',
@@ -86,7 +85,7 @@ export function registerMediaCommands(program: Command): void {
       runSrtpSelfTest();
       const log = cliLogger('keycast-sender');
       const input = parseMediaInput(o.input);
-      if (input.kind === 'file') await access(input.path);
+      if (input.kind === 'file') await assertMpegTsFile(input.path);
       const { client, programme } = await connect(o.credentials, o.programme, log, {
         role: 'sender',
         serverUrl: o.serverUrl,
@@ -133,10 +132,17 @@ export function registerMediaCommands(program: Command): void {
     .requiredOption('--credentials <file>', "this receiver's credentials file")
     .requiredOption('--programme <id>', 'programme id', intOption('programme', 1, 0xffffffff))
     .option('--output <file>', 'write the recovered MPEG-TS here')
-    .option('--forward <url>', 'send to udp://127.0.0.1:PORT (TS) or rtp://127.0.0.1:PORT (RTP)', collect, [])
+    .addOption(
+      new Option(
+        '--forward <url>',
+        'send to udp://127.0.0.1:PORT (TS) or rtp://127.0.0.1:PORT (RTP); repeatable',
+      )
+        .argParser(collect)
+        .default([], 'none'),
+    )
     .addOption(new Option('--interface <addr>', 'interface address to join the group on').default(LOOPBACK))
     .option('--stats-file <file>', 'write the counters as JSON here on exit')
-    .option('--hold <duration>', 'how long a packet may wait for its key', durationMs, 3000)
+    .addOption(duration('--hold <duration>', 'how long a packet may wait for its key', 3000))
     .option('--progress', 'print JSON progress lines on stdout')
     .option('--server-url <url>', "override the credentials' key server URL")
     .action(async (o: ReceiveOptions) => {
@@ -144,14 +150,14 @@ export function registerMediaCommands(program: Command): void {
       // Outputs first: a path that cannot be written fails now, not after the programme has started.
       let fail!: (err: Error) => void;
       const failed = new Promise<Error>((resolve) => (fail = resolve));
+      if (o.statsFile !== undefined) await writeFile(o.statsFile, '{}\n');
       const sinks: MediaSink[] = [];
       if (o.output !== undefined) sinks.push(fileSink(o.output, fail));
       for (const f of o.forward) sinks.push(forwardSink(f));
-      if (o.statsFile !== undefined) await writeFile(o.statsFile, '{}\n');
-      if (sinks.length === 0) log.warn('no --output or --forward: decrypting and counting only');
       const { client, credentials, programme } = await connect(o.credentials, o.programme, log, {
         serverUrl: o.serverUrl,
       });
+      if (sinks.length === 0) log.warn('no --output or --forward: decrypting and counting only');
       const receiver = new Receiver({
         programme,
         interfaceAddress: o.interface,
@@ -184,8 +190,8 @@ export function registerMediaCommands(program: Command): void {
     .description('the whole system on the shipped sample: key server, sender, three receivers, billing')
     .option('--input <file>', 'MPEG-TS file to send', SAMPLE_PATH)
     .option('--speed <x>', 'multiple of real time', speedOption, 1)
-    .option('--crypto-period <duration>', 'content key lifetime (e.g. 2s)', durationMs, 2000)
-    .option('--segment-length <duration>', 'programme segment length (e.g. 8s)', durationMs, 8000)
+    .addOption(duration('--crypto-period <duration>', 'content key lifetime', 2000))
+    .addOption(duration('--segment-length <duration>', 'programme segment length', 8000))
     .option('--json', 'print the summary as JSON on stdout')
     .option('--keep', 'keep the data directory, logs and outputs')
     .action(async (o: DemoCliOptions) => {
@@ -239,6 +245,12 @@ interface DemoCliOptions {
   segmentLength: number;
   json?: boolean;
   keep?: boolean;
+}
+
+/** A duration option (300s, 5m, 1500ms) whose default --help shows as a duration too. */
+function duration(flags: string, description: string, defaultMs: number): Option {
+  const shown = defaultMs % 1000 === 0 ? `${defaultMs / 1000}s` : `${defaultMs}ms`;
+  return new Option(flags, description).argParser(durationMs).default(defaultMs, shown);
 }
 
 function collect(v: string, prev: string[]): string[] {

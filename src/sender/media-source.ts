@@ -1,8 +1,10 @@
 // Media in: an MPEG-TS file, raw TS over UDP (ffmpeg `-f mpegts udp://…`) or RTP/MP2T (ffmpeg `-f rtp_mpegts`,
 // GStreamer `rtpmp2tpay`). Yields raw TS bytes; the chunker re-frames them.
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import dgram from 'node:dgram';
 import { decodeRtpHeader } from '../packet/rtp-header.js';
+import { TsChunker } from './ts-chunker.js';
 
 export type MediaInput =
   | { readonly kind: 'file'; readonly path: string }
@@ -97,4 +99,19 @@ async function* readDatagrams(
 
 function paddingBytes(packet: Uint8Array): number {
   return (packet[0]! & 0x20) !== 0 && packet.length > 0 ? packet[packet.length - 1]! : 0;
+}
+
+/** Throws unless the file starts with MPEG-TS packets (checked on its first 64 KiB), before anything goes on air. */
+export async function assertMpegTsFile(path: string): Promise<void> {
+  const file = await open(path, 'r');
+  try {
+    const head = new Uint8Array(64 * 1024);
+    const { bytesRead } = await file.read(head, 0, head.length, 0);
+    const chunker = new TsChunker();
+    chunker.push(head.subarray(0, bytesRead));
+    chunker.flush();
+    if (chunker.packets === 0) throw new Error(`${path} is not MPEG-TS: no 188-byte packets with sync bytes`);
+  } finally {
+    await file.close();
+  }
 }

@@ -78,6 +78,7 @@ export function unwrapContentKeyFromMessage(
   segment: number,
   epoch: number,
 ): ContentKeyResult {
+  if (msg.type !== 'content_key') return { ok: false, reason: 'no_entry' };
   const entry = msg.entries.find((e) => e.wrapKind === 'psk' && e.wrapKeyId === segment && e.epoch === epoch);
   if (entry === undefined) return { ok: false, reason: 'no_entry' };
   const aad = aadContentKeyUnderSegmentKey(msg.programmeId, segment, epoch, msg.keyId);

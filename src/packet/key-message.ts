@@ -20,8 +20,8 @@
 //    |                                                               |
 //    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+  20 octets
 //
-// type: 1 = content_key; 2 = segment_key list and 3 = group rekey are reserved for later versions of keycast and
-// are refused (`unsupported_type`) until they are defined.
+// type: 1 = content_key; 2 = segment_key; 3 = group rekey is reserved for a later version of keycast and is refused
+// (`unsupported_type`) until it is defined.
 //
 // content_key body (type = 1): the SSRC's rollover counter is `roc` at RTP sequence number `seq`.
 //
@@ -47,6 +47,28 @@
 //
 // profile is the IANA DTLS-SRTP protection profile value (src/packet/profile-code.ts).
 //
+// segment_key body (type = 2): the programme segment key (PSK) of (programmeId, segment, epoch), each entry one
+// copy of it wrapped under another key; valid (on the air) from activatesAtMs to expiresAtMs.
+//
+//    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//    |                            segment                            |
+//    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//    |         epoch (PSK)           |                               |
+//    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+                               +
+//    |                  activatesAtMs (64 bits, Unix ms)             |
+//    +                               +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//    |                               |                               |
+//    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+                               +
+//    |                   expiresAtMs (64 bits, Unix ms)              |
+//    +                               +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//    |                               |          entryCount           |
+//    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//    |   entries ...                                                 :
+//    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+//
+// A segment_key entry with wrapKind service (claim 9) names the service key by wrapKeyId = service id and
+// epoch = the subscription period as months since 1970-01 (src/keys/service-key.ts periodNumber: 2026-12 = 683).
+//
 // entry (9 octets + wrappedLength), repeated entryCount times, packed without padding:
 //
 //    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
@@ -58,7 +80,8 @@
 //    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //
 // wrapKind: 1 = psk (wrapKeyId = segment index), 2 = client (wrapKeyId = client id), 3 = service (service id),
-// 4 = group (tree node). epoch: the wrapping key's epoch (a segment key gets a new epoch after a rekey).
+// 4 = group (tree node). epoch: the wrapping key's epoch (a segment key gets a new epoch after a rekey; a service
+// key's epoch is its period number).
 //
 // signature: 64 octets, Ed25519 (RFC 8032) over octets 0 .. end of the last entry. Nothing may follow it.
 import { asKeyId, asSsrc, type KeyId, type Ssrc } from '../ids.js';
@@ -67,12 +90,13 @@ import { KEY_MESSAGE_PROFILES, keyMessageProfileFromCode, type KeyMessageProfile
 export const KEY_MESSAGE_VERSION = 1;
 export const KEY_MESSAGE_HEADER_LENGTH_BYTES = 20;
 export const CONTENT_KEY_BODY_LENGTH_BYTES = 34; // including entryCount
+export const SEGMENT_KEY_BODY_LENGTH_BYTES = 24; // including entryCount
 export const KEY_ENTRY_HEADER_LENGTH_BYTES = 9;
 export const KEY_MESSAGE_SIGNATURE_LENGTH_BYTES = 64;
 export const MAX_KEY_ENTRIES = 0xffff;
 export const MAX_WRAPPED_LENGTH_BYTES = 0xffff;
 
-export const KEY_MESSAGE_TYPE_CODES = { content_key: 1, segment_key_list: 2, group_rekey: 3 } as const;
+export const KEY_MESSAGE_TYPE_CODES = { content_key: 1, segment_key: 2, group_rekey: 3 } as const;
 export type KeyMessageTypeName = keyof typeof KEY_MESSAGE_TYPE_CODES;
 
 export const WRAP_KIND_CODES = { psk: 1, client: 2, service: 3, group: 4 } as const;
@@ -105,14 +129,31 @@ export interface ContentKeyMessage {
   readonly entries: readonly KeyEntry[];
 }
 
-/** A key message without its signature. Only content_key is defined in version 1. */
-export type UnsignedKeyMessage = ContentKeyMessage;
+export interface SegmentKeyMessage {
+  readonly type: 'segment_key';
+  readonly programmeId: number;
+  readonly messageSeq: number;
+  readonly issuedAtMs: number;
+  /** The segment whose PSK the entries carry (u32), and the PSK's epoch (u16). */
+  readonly segment: number;
+  readonly epoch: number;
+  readonly activatesAtMs: number;
+  readonly expiresAtMs: number;
+  readonly entries: readonly KeyEntry[];
+}
 
-/** A decoded key message: the fields, the signature, and the exact bytes the signature covers (views into input). */
-export type KeyMessage = UnsignedKeyMessage & {
+/** A key message without its signature. */
+export type UnsignedKeyMessage = ContentKeyMessage | SegmentKeyMessage;
+
+interface Signed {
   readonly signature: Uint8Array;
   readonly signedBytes: Uint8Array;
-};
+}
+
+/** A decoded key message: the fields, the signature, and the exact bytes the signature covers (views into input). */
+export type KeyMessage = (ContentKeyMessage & Signed) | (SegmentKeyMessage & Signed);
+export type SignedContentKeyMessage = ContentKeyMessage & Signed;
+export type SignedSegmentKeyMessage = SegmentKeyMessage & Signed;
 
 export type KeyMessageRejectReason =
   | 'too_short'
@@ -154,17 +195,15 @@ export function decodeKeyMessage(bytes: Uint8Array): DecodeKeyMessageResult {
   if (dv.getUint8(0) !== KEY_MESSAGE_VERSION) return fail('bad_version');
   if (have < KEY_MESSAGE_HEADER_LENGTH_BYTES) return fail('too_short', KEY_MESSAGE_HEADER_LENGTH_BYTES, have);
   const typeCode = dv.getUint8(1);
-  if (
-    typeCode === KEY_MESSAGE_TYPE_CODES.segment_key_list ||
-    typeCode === KEY_MESSAGE_TYPE_CODES.group_rekey
-  ) {
-    return fail('unsupported_type');
-  }
-  if (typeCode !== KEY_MESSAGE_TYPE_CODES.content_key) return fail('unknown_type');
+  if (typeCode === KEY_MESSAGE_TYPE_CODES.group_rekey) return fail('unsupported_type');
+  if (typeCode !== KEY_MESSAGE_TYPE_CODES.content_key && typeCode !== KEY_MESSAGE_TYPE_CODES.segment_key)
+    return fail('unknown_type');
   const programmeId = dv.getUint32(4);
   const messageSeq = dv.getUint32(8);
   const issuedAtMs = readU64(dv, 12);
   if (issuedAtMs === undefined) return fail('bad_field');
+  if (typeCode === KEY_MESSAGE_TYPE_CODES.segment_key)
+    return decodeSegmentKeyBody(bytes, dv, { programmeId, messageSeq, issuedAtMs });
 
   let off = KEY_MESSAGE_HEADER_LENGTH_BYTES;
   if (have < off + CONTENT_KEY_BODY_LENGTH_BYTES)
@@ -183,6 +222,74 @@ export function decodeKeyMessage(bytes: Uint8Array): DecodeKeyMessageResult {
   const entryCount = dv.getUint16(off + 32);
   off += CONTENT_KEY_BODY_LENGTH_BYTES;
 
+  const tail = decodeEntriesAndSignature(bytes, dv, off, entryCount);
+  if (!tail.ok) return tail;
+  const { entries, signature, signedBytes } = tail;
+  return {
+    ok: true,
+    msg: {
+      type: 'content_key',
+      programmeId,
+      messageSeq,
+      issuedAtMs,
+      keyId: asKeyId(keyId),
+      ssrc: asSsrc(ssrc),
+      roc,
+      seq,
+      profile,
+      mkiLengthBytes,
+      activatesAtMs,
+      expiresAtMs,
+      entries,
+      signature,
+      signedBytes,
+    },
+  };
+}
+
+type Failure = Extract<DecodeKeyMessageResult, { ok: false }>;
+
+function decodeSegmentKeyBody(
+  bytes: Uint8Array,
+  dv: DataView,
+  header: { programmeId: number; messageSeq: number; issuedAtMs: number },
+): DecodeKeyMessageResult {
+  const off = KEY_MESSAGE_HEADER_LENGTH_BYTES;
+  if (bytes.length < off + SEGMENT_KEY_BODY_LENGTH_BYTES)
+    return fail('too_short', off + SEGMENT_KEY_BODY_LENGTH_BYTES, bytes.length);
+  const segment = dv.getUint32(off);
+  const epoch = dv.getUint16(off + 4);
+  const activatesAtMs = readU64(dv, off + 6);
+  const expiresAtMs = readU64(dv, off + 14);
+  if (activatesAtMs === undefined || expiresAtMs === undefined) return fail('bad_field');
+  const entryCount = dv.getUint16(off + 22);
+  const tail = decodeEntriesAndSignature(bytes, dv, off + SEGMENT_KEY_BODY_LENGTH_BYTES, entryCount);
+  if (!tail.ok) return tail;
+  const { entries, signature, signedBytes } = tail;
+  return {
+    ok: true,
+    msg: {
+      type: 'segment_key',
+      ...header,
+      segment,
+      epoch,
+      activatesAtMs,
+      expiresAtMs,
+      entries,
+      signature,
+      signedBytes,
+    },
+  };
+}
+
+function decodeEntriesAndSignature(
+  bytes: Uint8Array,
+  dv: DataView,
+  start: number,
+  entryCount: number,
+): { ok: true; entries: KeyEntry[]; signature: Uint8Array; signedBytes: Uint8Array } | Failure {
+  const have = bytes.length;
+  let off = start;
   const entries: KeyEntry[] = [];
   for (let i = 0; i < entryCount; i++) {
     if (have < off + KEY_ENTRY_HEADER_LENGTH_BYTES)
@@ -200,26 +307,7 @@ export function decodeKeyMessage(bytes: Uint8Array): DecodeKeyMessageResult {
   const need = off + KEY_MESSAGE_SIGNATURE_LENGTH_BYTES;
   if (have < need) return fail('too_short', need, have);
   if (have > need) return fail('trailing_bytes', need, have);
-  return {
-    ok: true,
-    msg: {
-      type: 'content_key',
-      programmeId,
-      messageSeq,
-      issuedAtMs,
-      keyId: asKeyId(keyId),
-      ssrc: asSsrc(ssrc),
-      roc,
-      seq,
-      profile,
-      mkiLengthBytes,
-      activatesAtMs,
-      expiresAtMs,
-      entries,
-      signature: bytes.subarray(off, need),
-      signedBytes: bytes.subarray(0, off),
-    },
-  };
+  return { ok: true, entries, signature: bytes.subarray(off, need), signedBytes: bytes.subarray(0, off) };
 }
 
 function readU64(dv: DataView, off: number): number | undefined {
@@ -234,11 +322,19 @@ function checkUint(name: string, v: number, max: number): void {
 }
 
 function checkMessage(msg: UnsignedKeyMessage): void {
-  if (msg.type !== 'content_key')
-    throw new RangeError(`key message: type ${String(msg.type)} is not defined`);
+  if (msg.type !== 'content_key' && msg.type !== 'segment_key')
+    throw new RangeError(`key message: type ${String((msg as { type: unknown }).type)} is not defined`);
   checkUint('programmeId', msg.programmeId, 0xffffffff);
   checkUint('messageSeq', msg.messageSeq, 0xffffffff);
   checkUint('issuedAtMs', msg.issuedAtMs, Number.MAX_SAFE_INTEGER);
+  if (msg.type === 'segment_key') {
+    checkUint('segment', msg.segment, 0xffffffff);
+    checkUint('epoch', msg.epoch, 0xffff);
+    checkUint('activatesAtMs', msg.activatesAtMs, Number.MAX_SAFE_INTEGER);
+    checkUint('expiresAtMs', msg.expiresAtMs, Number.MAX_SAFE_INTEGER);
+    checkEntries(msg.entries);
+    return;
+  }
   checkUint('keyId', msg.keyId, 0xffffffff);
   checkUint('ssrc', msg.ssrc, 0xffffffff);
   checkUint('roc', msg.roc, 0xffffffff);
@@ -248,8 +344,12 @@ function checkMessage(msg: UnsignedKeyMessage): void {
   checkUint('expiresAtMs', msg.expiresAtMs, Number.MAX_SAFE_INTEGER);
   if (!Object.hasOwn(KEY_MESSAGE_PROFILES, msg.profile))
     throw new RangeError(`key message: unknown profile ${msg.profile}`);
-  checkUint('entry count', msg.entries.length, MAX_KEY_ENTRIES);
-  for (const e of msg.entries) {
+  checkEntries(msg.entries);
+}
+
+function checkEntries(entries: readonly KeyEntry[]): void {
+  checkUint('entry count', entries.length, MAX_KEY_ENTRIES);
+  for (const e of entries) {
     if (!Object.hasOwn(WRAP_KIND_CODES, e.wrapKind))
       throw new RangeError(`key message: unknown wrapKind ${e.wrapKind}`);
     checkUint('wrapKeyId', e.wrapKeyId, 0xffffffff);
@@ -260,7 +360,9 @@ function checkMessage(msg: UnsignedKeyMessage): void {
 
 /** Length of the signed part (everything before the signature). */
 export function keyMessageSignedSize(msg: UnsignedKeyMessage): number {
-  let n = KEY_MESSAGE_HEADER_LENGTH_BYTES + CONTENT_KEY_BODY_LENGTH_BYTES;
+  let n =
+    KEY_MESSAGE_HEADER_LENGTH_BYTES +
+    (msg.type === 'segment_key' ? SEGMENT_KEY_BODY_LENGTH_BYTES : CONTENT_KEY_BODY_LENGTH_BYTES);
   for (const e of msg.entries) n += KEY_ENTRY_HEADER_LENGTH_BYTES + e.wrapped.length;
   return n;
 }
@@ -287,7 +389,16 @@ export function writeKeyMessageSignedPart(msg: UnsignedKeyMessage, out: Uint8Arr
   dv.setUint32(4, msg.programmeId);
   dv.setUint32(8, msg.messageSeq);
   dv.setBigUint64(12, BigInt(msg.issuedAtMs));
-  let off = KEY_MESSAGE_HEADER_LENGTH_BYTES;
+  const off = KEY_MESSAGE_HEADER_LENGTH_BYTES;
+  if (msg.type === 'segment_key') {
+    dv.setUint32(off, msg.segment);
+    dv.setUint16(off + 4, msg.epoch);
+    dv.setBigUint64(off + 6, BigInt(msg.activatesAtMs));
+    dv.setBigUint64(off + 14, BigInt(msg.expiresAtMs));
+    dv.setUint16(off + 22, msg.entries.length);
+    writeEntries(msg.entries, dv, out, offset, off + SEGMENT_KEY_BODY_LENGTH_BYTES);
+    return size;
+  }
   dv.setUint32(off, msg.keyId);
   dv.setUint32(off + 4, msg.ssrc);
   dv.setUint32(off + 8, msg.roc);
@@ -297,8 +408,19 @@ export function writeKeyMessageSignedPart(msg: UnsignedKeyMessage, out: Uint8Arr
   dv.setBigUint64(off + 16, BigInt(msg.activatesAtMs));
   dv.setBigUint64(off + 24, BigInt(msg.expiresAtMs));
   dv.setUint16(off + 32, msg.entries.length);
-  off += CONTENT_KEY_BODY_LENGTH_BYTES;
-  for (const e of msg.entries) {
+  writeEntries(msg.entries, dv, out, offset, off + CONTENT_KEY_BODY_LENGTH_BYTES);
+  return size;
+}
+
+function writeEntries(
+  entries: readonly KeyEntry[],
+  dv: DataView,
+  out: Uint8Array,
+  offset: number,
+  start: number,
+): void {
+  let off = start;
+  for (const e of entries) {
     dv.setUint8(off, WRAP_KIND_CODES[e.wrapKind]);
     dv.setUint32(off + 1, e.wrapKeyId);
     dv.setUint16(off + 5, e.epoch);
@@ -307,7 +429,6 @@ export function writeKeyMessageSignedPart(msg: UnsignedKeyMessage, out: Uint8Arr
     out.set(e.wrapped, offset + off);
     off += e.wrapped.length;
   }
-  return size;
 }
 
 /** Encode the signed part of `msg` (for signing). */

@@ -10,6 +10,7 @@ export function keyMessageOpener(serverPublicKey: Uint8Array): KeyMessageOpener 
     const r = verifyKeyMessage(new Uint8Array(datagram), serverPublicKey);
     if (!r.ok) return { ok: false, reason: r.reason };
     const msg = r.msg;
+    if (msg.type !== 'content_key') return { ok: false, reason: 'unsupported_type' };
     const epochs = new Map<number, number>();
     for (const e of msg.entries) if (e.wrapKind === 'psk') epochs.set(e.wrapKeyId, e.epoch);
     return {

@@ -26,6 +26,11 @@ export interface IssuedContentKey {
   readonly masterSalt: Uint8Array;
   /** Signed by the key server; multicast as is. */
   readonly keyMessage: Uint8Array;
+  /**
+   * The segment's PSK under service keys (a signed segment_key message), when the programme is sold on subscription:
+   * multicast with the content keys for as long as the segment is on the air (claim 9).
+   */
+  readonly segmentKeyMessage?: Uint8Array;
 }
 
 /** Where content keys come from: the key server (KeyServerClient.issueContentKey) in production. */
@@ -90,6 +95,8 @@ export class Sender {
   readonly #out: MulticastOut;
   readonly #keys = new Map<number, Promise<Announced>>();
   readonly #carousel: Announced[] = [];
+  /** The newest segment_key message of each segment still on the air (at most the current and the next). */
+  readonly #segmentKeyMessages = new Map<number, Uint8Array>();
   #carouselTimer: NodeJS.Timeout | undefined;
   #seq: number;
   #roc = 0;
@@ -274,6 +281,11 @@ export class Sender {
           masterKey: issued.masterKey,
           masterSalt: issued.masterSalt,
         });
+        if (issued.segmentKeyMessage !== undefined) {
+          const segment = this.#segmentOf(period);
+          this.#segmentKeyMessages.set(segment, issued.segmentKeyMessage);
+          this.#out.send(issued.segmentKeyMessage, this.#opts.programme.keyPort);
+        }
         this.#carousel.push(a);
         this.#sendKeyMessage(a);
         this.#opts.log.info(
@@ -332,6 +344,8 @@ export class Sender {
       if (this.#carousel[i]!.period < next.period) this.#carousel.splice(i, 1);
     }
     for (const k of this.#keys.keys()) if (k < next.period) this.#keys.delete(k);
+    const segment = this.#segmentOf(next.period);
+    for (const s of this.#segmentKeyMessages.keys()) if (s < segment) this.#segmentKeyMessages.delete(s);
     this.#opts.onProgress?.(this.progress);
   }
 
@@ -365,6 +379,7 @@ export class Sender {
   }
 
   #sendCarousel(): void {
+    for (const m of this.#segmentKeyMessages.values()) this.#out.send(m, this.#opts.programme.keyPort);
     for (const a of this.#carousel) this.#sendKeyMessage(a);
   }
 }

@@ -78,6 +78,8 @@ export interface ContentKeyIssued {
   /** The signed key message to multicast, as received (signature verified). */
   readonly keyMessage: Uint8Array;
   readonly message: KeyMessage;
+  /** The signed segment_key message to multicast (the PSK under service keys), when the server gave one. */
+  readonly segmentKeyMessage?: Uint8Array;
 }
 
 export interface ContentKeyRequest extends Omit<ContentKeyRequestBody, 'requestId'> {
@@ -136,6 +138,7 @@ const contentKeySchema = z.object({
   mkiLengthBytes: z.int().min(0).max(4),
   wrappedContentKey: b64,
   keyMessage: b64,
+  segmentKeyMessage: b64.nullable().optional(),
 });
 const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
 
@@ -277,12 +280,30 @@ export class KeyServerClient {
     if (!v.ok) return this.#refusal('bad_key', a.status, `the key message does not verify (${v.reason})`);
     const m = v.msg;
     if (
+      m.type !== 'content_key' ||
       m.keyId !== d.keyId ||
       m.programmeId !== d.programmeId ||
       m.ssrc !== req.ssrc ||
       m.profile !== d.profile
     ) {
       return this.#refusal('bad_key', a.status, 'the key message does not match the answer');
+    }
+    let segmentKeyMessage: Uint8Array | undefined;
+    if (typeof d.segmentKeyMessage === 'string') {
+      segmentKeyMessage = bytes(d.segmentKeyMessage);
+      const s = verifyKeyMessage(segmentKeyMessage, this.credentials.serverPublicKey);
+      if (
+        !s.ok ||
+        s.msg.type !== 'segment_key' ||
+        s.msg.programmeId !== d.programmeId ||
+        s.msg.segment !== d.segment
+      ) {
+        return this.#refusal(
+          'bad_key',
+          a.status,
+          'the segment key message does not verify or match the answer',
+        );
+      }
     }
     return {
       ok: true,
@@ -296,6 +317,7 @@ export class KeyServerClient {
       masterSalt: ck.key.masterSalt,
       keyMessage,
       message: m,
+      ...(segmentKeyMessage !== undefined && { segmentKeyMessage }),
     };
   }
 

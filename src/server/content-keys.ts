@@ -2,6 +2,12 @@
 // allocates its key id (per programme, from 1, never reused), stores it under the master key, and answers with the
 // CK wrapped for the sender and a signed content_key key message whose entry is the CK wrapped under the segment's
 // PSK — the message the sender multicasts. Segments only move forward per programme.
+//
+// When the programme may be watched on a subscription, the answer also carries a signed segment_key message: the
+// segment's PSK wrapped under the service key (SK) of the current period, and under the next period's SK as well
+// when the message is still on the air within one segment of the period change (claim 9). The sender multicasts
+// it with the content keys, so a subscriber holding the SK never asks for a segment key. Its validity is the
+// content key's: the sender carries the newest one for the segment (one per crypto period, a fresh messageSeq).
 import { asKeyId, asSsrc } from '../ids.js';
 import {
   generateContentKey,
@@ -9,11 +15,20 @@ import {
   wrapContentKeyUnderSegmentKey,
 } from '../keys/content-key.js';
 import { signKeyMessage } from '../keys/key-message-sign.js';
+import {
+  nextPeriod,
+  periodNumber,
+  periodOf,
+  periodStartMs,
+  wrapSegmentKeyUnderServiceKey,
+} from '../keys/service-key.js';
+import type { KeyEntry } from '../packet/key-message.js';
 import type { StoreTx } from '../store/types.js';
 import { sealContentKey } from '../store/vault.js';
 import type { Authenticated, Deny, Outcome } from './authenticate.js';
 import type { ServerContext } from './context.js';
 import { CURRENT_EPOCH, segmentKey, storedAnswer, validProgrammeId, validSegment } from './segment-keys.js';
+import { serviceKey } from './service-keys.js';
 import { REQUEST_ID_PATTERN, type ContentKeyResponseBody } from './wire.js';
 
 const isUint = (v: unknown, max: number): v is number =>
@@ -94,12 +109,47 @@ export async function issueContentKey(
     epoch: CURRENT_EPOCH,
     keyId,
   });
+  const messageSeq = await tx.programmes.allocateMessageSeq(p.id);
+  let segmentKeyMessage: Uint8Array | null = null;
+  if (p.pricing !== 'per_segment') {
+    const current = periodOf(auth.nowMs);
+    const periods = [current];
+    if (expiresAtMs + p.segmentLengthMs >= periodStartMs(nextPeriod(current)))
+      periods.push(nextPeriod(current));
+    const entries: KeyEntry[] = [];
+    for (const period of periods) {
+      const sk = await serviceKey(ctx, tx, p.serviceId, period, auth.nowMs);
+      const wrapped = wrapSegmentKeyUnderServiceKey(sk, psk, {
+        serviceId: p.serviceId,
+        period,
+        programmeId: p.id,
+        segment,
+        epoch: CURRENT_EPOCH,
+      });
+      sk.fill(0);
+      entries.push({ wrapKind: 'service', wrapKeyId: p.serviceId, epoch: periodNumber(period), wrapped });
+    }
+    segmentKeyMessage = signKeyMessage(
+      {
+        type: 'segment_key',
+        programmeId: p.id,
+        messageSeq: await tx.programmes.allocateMessageSeq(p.id),
+        issuedAtMs: auth.nowMs,
+        segment,
+        epoch: CURRENT_EPOCH,
+        activatesAtMs,
+        expiresAtMs,
+        entries,
+      },
+      ctx.secrets.signing.privateKey,
+    );
+  }
   psk.fill(0);
   const keyMessage = signKeyMessage(
     {
       type: 'content_key',
       programmeId: p.id,
-      messageSeq: await tx.programmes.allocateMessageSeq(p.id),
+      messageSeq,
       issuedAtMs: auth.nowMs,
       keyId: asKeyId(keyId),
       ssrc: asSsrc(ssrc),
@@ -124,6 +174,7 @@ export async function issueContentKey(
       wrapContentKeyForClient(auth.uk, ck, p.profile, auth.client.id, p.id, keyId),
     ).toString('base64'),
     keyMessage: Buffer.from(keyMessage).toString('base64'),
+    segmentKeyMessage: segmentKeyMessage === null ? null : Buffer.from(segmentKeyMessage).toString('base64'),
   };
   ck.masterKey.fill(0);
   ck.masterSalt.fill(0);

@@ -57,6 +57,11 @@ export interface ContentKeyResponseBody {
   readonly wrappedContentKey: string;
   /** A signed content_key key message whose one entry is the CK under PSK(programme, segment). */
   readonly keyMessage: string;
+  /**
+   * A signed segment_key message: the segment's PSK wrapped under the service key of the current period (and of the
+   * next one near the change), for subscribers (claim 9). Null when the programme is sold per segment only.
+   */
+  readonly segmentKeyMessage: string | null;
 }
 
 /** POST /v1/purchases/subscription and POST /v1/keys/service */

@@ -23,7 +23,7 @@ const entryArb = fc.record({
   wrapped: fc.uint8Array({ minLength: 0, maxLength: 80 }),
 });
 
-const messageArb: fc.Arbitrary<UnsignedKeyMessage> = fc.record({
+const contentKeyArb: fc.Arbitrary<UnsignedKeyMessage> = fc.record({
   type: fc.constant('content_key' as const),
   programmeId: u32,
   messageSeq: u32,
@@ -38,6 +38,20 @@ const messageArb: fc.Arbitrary<UnsignedKeyMessage> = fc.record({
   expiresAtMs: ms,
   entries: fc.array(entryArb, { maxLength: 6 }),
 });
+
+const segmentKeyArb: fc.Arbitrary<UnsignedKeyMessage> = fc.record({
+  type: fc.constant('segment_key' as const),
+  programmeId: u32,
+  messageSeq: u32,
+  issuedAtMs: ms,
+  segment: u32,
+  epoch: u16,
+  activatesAtMs: ms,
+  expiresAtMs: ms,
+  entries: fc.array(entryArb, { maxLength: 6 }),
+});
+
+const messageArb = fc.oneof(contentKeyArb, segmentKeyArb);
 
 const sample: UnsignedKeyMessage = {
   type: 'content_key',
@@ -121,6 +135,33 @@ describe('key message codec', () => {
     );
   });
 
+  it('lays out a segment_key message as documented (type 2, service entries)', () => {
+    const m: UnsignedKeyMessage = {
+      type: 'segment_key',
+      programmeId: 7,
+      messageSeq: 43,
+      issuedAtMs: 1,
+      segment: 0x01020304,
+      epoch: 5,
+      activatesAtMs: 0x0a0b,
+      expiresAtMs: 0x0c0d,
+      entries: [{ wrapKind: 'service', wrapKeyId: 2, epoch: 683, wrapped: new Uint8Array(60).fill(0xcc) }],
+    };
+    const b = encodeKeyMessage(m, sig);
+    expect(b.length).toBe(20 + 24 + 9 + 60 + 64);
+    expect(b[1]).toBe(2);
+    expect(Buffer.from(b.subarray(20, 44)).toString('hex')).toBe(
+      '01020304' + '0005' + '0000000000000a0b' + '0000000000000c0d' + '0001',
+    );
+    expect(Buffer.from(b.subarray(44, 53)).toString('hex')).toBe('03' + '00000002' + '02ab' + '003c');
+    const d = decodeKeyMessage(b);
+    expect(d.ok && d.msg.type === 'segment_key' && d.msg.segment).toBe(0x01020304);
+    for (let n = 1; n < b.length; n++) {
+      expect(decodeKeyMessage(b.subarray(0, n))).toMatchObject({ ok: false, reason: 'too_short', have: n });
+    }
+    expect(() => encodeKeyMessage({ ...m, epoch: 0x10000 }, sig)).toThrow(/epoch/);
+  });
+
   it('every strict prefix of a valid message is too_short', () => {
     const b = encodeKeyMessage(sample, sig);
     for (let n = 1; n < b.length; n++) {
@@ -135,7 +176,7 @@ describe('key message codec', () => {
     const pool = new Uint8Array(b.length + 17);
     pool.set(b, 17);
     const d = decodeKeyMessage(pool.subarray(17));
-    expect(d.ok && d.msg.keyId).toBe(3);
+    expect(d.ok && d.msg.type === 'content_key' && d.msg.keyId).toBe(3);
   });
 
   it('refuses a bad version, unknown and reserved types, bad codes and trailing bytes', () => {
@@ -146,7 +187,6 @@ describe('key message codec', () => {
       return decodeKeyMessage(c);
     };
     expect(with_(0, 2)).toMatchObject({ ok: false, reason: 'bad_version' });
-    expect(with_(1, 2)).toMatchObject({ ok: false, reason: 'unsupported_type' });
     expect(with_(1, 3)).toMatchObject({ ok: false, reason: 'unsupported_type' });
     expect(with_(1, 9)).toMatchObject({ ok: false, reason: 'unknown_type' });
     expect(with_(34, 0x55)).toMatchObject({ ok: false, reason: 'bad_profile' });

@@ -6,7 +6,7 @@ import { asKeyId, asProgrammeId, asSsrc } from '../../src/ids.js';
 import { generateContentKey, wrapContentKeyUnderSegmentKey } from '../../src/keys/content-key.js';
 import { signKeyMessage } from '../../src/keys/key-message-sign.js';
 import { generateSegmentKey } from '../../src/keys/segment-key.js';
-import type { UnsignedKeyMessage } from '../../src/packet/key-message.js';
+import type { ContentKeyMessage } from '../../src/packet/key-message.js';
 import { KeyMessageGate } from '../../src/receiver/key-message-gate.js';
 import { keyMessageOpener } from '../../src/receiver/open-key-message.js';
 
@@ -16,7 +16,7 @@ const psk = generateSegmentKey();
 const ck = generateContentKey('AES_CM_128_HMAC_SHA1_80');
 const NOW = 1_800_000_000_000;
 
-function message(over: Partial<UnsignedKeyMessage> = {}): UnsignedKeyMessage {
+function message(over: Partial<ContentKeyMessage> = {}): ContentKeyMessage {
   const keyId = over.keyId ?? asKeyId(7);
   return {
     type: 'content_key',

@@ -177,7 +177,8 @@ describe('content keys', () => {
     const v = verifyKeyMessage(b64(last.keyMessage), f.secrets.signing.publicKey);
     expect(v.ok).toBe(true);
     if (!v.ok || !ck.ok) return;
-    expect(v.msg).toMatchObject({ programmeId: 1, keyId: 3, ssrc: 0x1234, roc: 0, seq: 100, messageSeq: 3 });
+    // Each content key takes two message numbers: its content_key message and the segment_key message.
+    expect(v.msg).toMatchObject({ programmeId: 1, keyId: 3, ssrc: 0x1234, roc: 0, seq: 100, messageSeq: 5 });
     expect(v.msg.entries).toHaveLength(1);
     expect(v.msg.entries[0]).toMatchObject({ wrapKind: 'psk', wrapKeyId: 1, epoch: 0 });
 

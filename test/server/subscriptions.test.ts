@@ -167,3 +167,36 @@ describe('subscriptions', () => {
     expect(invoice.lines.map((l) => l.item)).toEqual([`subscription service=1 period=${period}`]);
   });
 });
+
+describe('segment keys under the service key', () => {
+  it('claim 9: the content-key answer carries a signed segment_key message whose PSK opens with the SK', async () => {
+    const { verifyKeyMessage } = await import('../../src/keys/key-message-sign.js');
+    const { periodNumber, unwrapSegmentKeyUnderServiceKey } = await import('../../src/keys/service-key.js');
+    const alice = new KeyServerClient(f.receiver, { serverUrl: url });
+    const sk = orThrow(await alice.purchaseSubscription(f.service.id, period)).serviceKey;
+    const now = Date.now();
+    const issued = orThrow(
+      await new KeyServerClient(f.sender, { serverUrl: url }).issueContentKey({
+        programmeId: f.programme.id,
+        segment: 0,
+        ssrc: 1,
+        roc: 0,
+        seq: 0,
+        activatesAtMs: now + 1000,
+        expiresAtMs: now + 12_000,
+      }),
+    );
+    const v = verifyKeyMessage(issued.segmentKeyMessage!, f.secrets.signing.publicKey);
+    expect(v.ok && v.msg.type).toBe('segment_key');
+    if (!v.ok || v.msg.type !== 'segment_key') return;
+    expect(v.msg).toMatchObject({ programmeId: 1, segment: 0, epoch: 0, activatesAtMs: now + 1000 });
+    const entry = v.msg.entries.find((e) => e.epoch === periodNumber(period))!;
+    expect(entry).toMatchObject({ wrapKind: 'service', wrapKeyId: f.service.id });
+    const ctx = { serviceId: f.service.id, period, programmeId: 1, segment: 0, epoch: 0 };
+    const psk = unwrapSegmentKeyUnderServiceKey(sk, entry.wrapped, ctx);
+    expect(psk.ok).toBe(true);
+    // The PSK is the one a per-segment request would get.
+    const unicast = orThrow(await alice.requestSegmentKey(1, 0));
+    expect(psk.ok && psk.key).toEqual(unicast.segmentKey);
+  });
+});

@@ -1,5 +1,6 @@
 // Admits key messages: verified (by the opener), for this programme, fresh, not replayed. Remembers the
-// content keys announced but not yet installed.
+// content keys announced but not yet installed. Segment-key messages (the PSK under service keys) pass the same
+// rules and are handed to the receiver as they come.
 import type { KeyId, ProgrammeId, Ssrc } from '../ids.js';
 
 /** A verified content-key message, reduced to what the receiver needs. */
@@ -17,12 +18,31 @@ export interface OpenedContentKey {
   unwrap(segment: number, psk: Uint8Array): { masterKey: Uint8Array; masterSalt: Uint8Array } | undefined;
 }
 
-export type OpenResult = { ok: true; key: OpenedContentKey } | { ok: false; reason: string };
+/** A verified segment_key message: a segment's PSK wrapped under service keys (claim 9). */
+export interface OpenedSegmentKey {
+  readonly programmeId: ProgrammeId;
+  readonly messageSeq: number;
+  readonly segment: number;
+  readonly epoch: number;
+  readonly expiresAtMs: number;
+  /** The service keys a copy is wrapped under: (service id, period 'YYYY-MM'). */
+  readonly services: readonly { readonly serviceId: number; readonly period: string }[];
+  /** The PSK, if `sk` (the service key of `serviceId` for `period`) unwraps its copy. */
+  unwrap(serviceId: number, period: string, sk: Uint8Array): Uint8Array | undefined;
+}
+
+export type OpenResult =
+  | { ok: true; key: OpenedContentKey }
+  | { ok: true; segmentKey: OpenedSegmentKey }
+  | { ok: false; reason: string };
 /** Decodes and verifies the signature of a datagram from the key port. Never throws. */
 export type KeyMessageOpener = (bytes: Uint8Array) => OpenResult;
 
 export type GateResult =
-  { kind: 'accepted'; key: OpenedContentKey } | { kind: 'duplicate' } | { kind: 'rejected'; reason: string };
+  | { kind: 'accepted'; key: OpenedContentKey }
+  | { kind: 'segment_key'; segmentKey: OpenedSegmentKey }
+  | { kind: 'duplicate' }
+  | { kind: 'rejected'; reason: string };
 
 /** How far behind the newest message sequence an unseen message may be before it counts as replayed. */
 const REPLAY_WINDOW = 64;
@@ -42,7 +62,7 @@ export class KeyMessageGate {
   accept(bytes: Uint8Array): GateResult {
     const r = this.open(bytes);
     if (!r.ok) return { kind: 'rejected', reason: r.reason };
-    const key = r.key;
+    const key = 'key' in r ? r.key : r.segmentKey;
     if (key.programmeId !== this.programmeId) return { kind: 'rejected', reason: 'wrong_programme' };
     const fingerprint = Buffer.from(bytes).toString('base64');
     const seen = this.#seen.get(key.messageSeq);
@@ -53,10 +73,11 @@ export class KeyMessageGate {
     this.#seen.set(key.messageSeq, fingerprint);
     this.#maxSeq = Math.max(this.#maxSeq, key.messageSeq);
     for (const s of this.#seen.keys()) if (s <= this.#maxSeq - REPLAY_WINDOW) this.#seen.delete(s);
-    this.#announced.set(key.keyId, key);
-    this.#pending.set(key.keyId, key);
+    if (!('key' in r)) return { kind: 'segment_key', segmentKey: r.segmentKey };
+    this.#announced.set(r.key.keyId, r.key);
+    this.#pending.set(r.key.keyId, r.key);
     this.#prune();
-    return { kind: 'accepted', key };
+    return { kind: 'accepted', key: r.key };
   }
 
   pending(): OpenedContentKey[] {

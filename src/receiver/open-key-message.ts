@@ -1,8 +1,10 @@
-// Turns a datagram from the key port into a verified content-key announcement, or a reason.
+// Turns a datagram from the key port into a verified content-key announcement or segment-key message, or a reason.
 import { asProgrammeId } from '../ids.js';
 import { unwrapContentKeyFromMessage } from '../keys/content-key.js';
 import { verifyKeyMessage } from '../keys/key-message-sign.js';
-import type { KeyMessageOpener } from './key-message-gate.js';
+import { periodFromNumber, unwrapSegmentKeyUnderServiceKey } from '../keys/service-key.js';
+import type { SignedSegmentKeyMessage } from '../packet/key-message.js';
+import type { KeyMessageOpener, OpenResult } from './key-message-gate.js';
 
 export function keyMessageOpener(serverPublicKey: Uint8Array): KeyMessageOpener {
   return (datagram) => {
@@ -10,7 +12,7 @@ export function keyMessageOpener(serverPublicKey: Uint8Array): KeyMessageOpener 
     const r = verifyKeyMessage(new Uint8Array(datagram), serverPublicKey);
     if (!r.ok) return { ok: false, reason: r.reason };
     const msg = r.msg;
-    if (msg.type !== 'content_key') return { ok: false, reason: 'unsupported_type' };
+    if (msg.type === 'segment_key') return openSegmentKey(msg);
     const epochs = new Map<number, number>();
     for (const e of msg.entries) if (e.wrapKind === 'psk') epochs.set(e.wrapKeyId, e.epoch);
     return {
@@ -30,5 +32,39 @@ export function keyMessageOpener(serverPublicKey: Uint8Array): KeyMessageOpener 
         },
       },
     };
+  };
+}
+
+function openSegmentKey(msg: SignedSegmentKeyMessage): OpenResult {
+  const copies = new Map<string, Uint8Array>();
+  for (const e of msg.entries) {
+    if (e.wrapKind === 'service') copies.set(`${e.wrapKeyId}/${periodFromNumber(e.epoch)}`, e.wrapped);
+  }
+  return {
+    ok: true,
+    segmentKey: {
+      programmeId: asProgrammeId(msg.programmeId),
+      messageSeq: msg.messageSeq,
+      segment: msg.segment,
+      epoch: msg.epoch,
+      expiresAtMs: msg.expiresAtMs,
+      services: [...copies.keys()].map((k) => {
+        const [serviceId, period] = k.split('/') as [string, string];
+        return { serviceId: Number(serviceId), period };
+      }),
+      unwrap(serviceId, period, sk) {
+        const wrapped = copies.get(`${serviceId}/${period}`);
+        if (wrapped === undefined) return undefined;
+        const ctx = {
+          serviceId,
+          period,
+          programmeId: msg.programmeId,
+          segment: msg.segment,
+          epoch: msg.epoch,
+        };
+        const u = unwrapSegmentKeyUnderServiceKey(sk, wrapped, ctx);
+        return u.ok ? u.key : undefined;
+      },
+    },
   };
 }

@@ -9,7 +9,14 @@ import type { ProgrammeInfo } from '../server/client.js';
 import { PacketQueue } from './packet-queue.js';
 import type { MediaSink } from './sinks.js';
 import { SegmentKeys, type SegmentKeyFetcher } from './segment-keys.js';
-import { KeyMessageGate, type KeyMessageOpener, type OpenedContentKey } from './key-message-gate.js';
+import { ServiceKeys, type ServiceKeyFetcher } from './service-keys.js';
+import {
+  KeyMessageGate,
+  type KeyMessageOpener,
+  type OpenedContentKey,
+  type OpenedSegmentKey,
+} from './key-message-gate.js';
+import { periodOf } from '../keys/service-key.js';
 
 /** Why a media datagram produced no output: the SRTP reasons, plus the receiver's own. */
 export type RejectReason = SrtpRejectReason | 'not_rtp' | 'hold_overflow';
@@ -17,6 +24,19 @@ export type RejectReason = SrtpRejectReason | 'not_rtp' | 'hold_overflow';
 export interface ReceiverOptions {
   readonly programme: ProgrammeInfo;
   readonly fetchSegmentKey: SegmentKeyFetcher;
+  /**
+   * Asks for the service key of (service, period) (POST /v1/keys/service). When given, the receiver asks once at
+   * start for the current period's, unless `serviceKeys` holds it, and once for the next period's when segment_key
+   * messages start to carry it. A subscriber holding the current period's SK takes every segment key from the
+   * segment_key messages and never asks for one (claim 9).
+   */
+  readonly fetchServiceKey?: ServiceKeyFetcher;
+  /** Service keys already held, e.g. kept from the purchase. */
+  readonly serviceKeys?: readonly {
+    readonly serviceId: number;
+    readonly period: string;
+    readonly key: Uint8Array;
+  }[];
   readonly openKeyMessage: KeyMessageOpener;
   readonly interfaceAddress: string;
   readonly sinks: readonly MediaSink[];
@@ -35,7 +55,13 @@ export interface ReceiverStats {
   keyMessages: { accepted: number; duplicate: number; rejected: Partial<Record<string, number>> };
   keysInstalled: number;
   segmentKeyRequests: number;
+  serviceKeyRequests: number;
+  /** Every key request the receiver made over HTTP: segment keys plus service keys. */
+  keyRequests: number;
   refusals: { segment: number; code: string }[];
+  serviceKeyRefusals: { period: string; code: string }[];
+  /** Segment keys taken from segment_key messages under a service key. */
+  segmentKeysFromMulticast: number;
   firstDecryptedIndex: number | undefined;
 }
 
@@ -48,7 +74,11 @@ export class Receiver {
     keyMessages: { accepted: 0, duplicate: 0, rejected: {} },
     keysInstalled: 0,
     segmentKeyRequests: 0,
+    serviceKeyRequests: 0,
+    keyRequests: 0,
     refusals: [],
+    serviceKeyRefusals: [],
+    segmentKeysFromMulticast: 0,
     firstDecryptedIndex: undefined,
   };
   readonly #opts: ReceiverOptions;
@@ -56,6 +86,9 @@ export class Receiver {
   readonly #queue: PacketQueue;
   readonly #gate: KeyMessageGate;
   readonly #segmentKeys: SegmentKeys;
+  readonly #serviceKeys: ServiceKeys;
+  /** The newest segment_key message per segment, opened again when a service key arrives. */
+  readonly #segmentKeyMessages = new Map<number, OpenedSegmentKey>();
   readonly #media = dgram.createSocket({ type: 'udp4', reuseAddr: true });
   readonly #keys = dgram.createSocket({ type: 'udp4', reuseAddr: true });
   readonly #now: () => number;
@@ -75,14 +108,34 @@ export class Receiver {
     this.#queue = new PacketQueue(opts.holdPackets ?? 4096, opts.holdMs ?? 3000);
     this.#gate = new KeyMessageGate(asProgrammeId(p.id), opts.openKeyMessage, this.#now);
     this.#segmentKeys = new SegmentKeys(opts.fetchSegmentKey, opts.log, {
-      onRequest: () => this.stats.segmentKeyRequests++,
+      onRequest: () => {
+        this.stats.segmentKeyRequests++;
+        this.stats.keyRequests++;
+      },
       onRefusal: (segment, code) => this.stats.refusals.push({ segment, code }),
       onKey: () => this.#installPending(),
     });
+    this.#serviceKeys = new ServiceKeys(opts.fetchServiceKey, opts.log, {
+      onRequest: () => {
+        this.stats.serviceKeyRequests++;
+        this.stats.keyRequests++;
+      },
+      onRefusal: (_serviceId, period, code) => this.stats.serviceKeyRefusals.push({ period, code }),
+      onKey: () => {
+        for (const m of this.#segmentKeyMessages.values()) this.#openSegmentKey(m);
+      },
+    });
+    for (const k of opts.serviceKeys ?? []) this.#serviceKeys.add(k.serviceId, k.period, k.key);
+  }
+
+  /** Holds the current period's service key of the programme's service: segment keys come by multicast. */
+  get subscriber(): boolean {
+    return this.#serviceKeys.get(this.#opts.programme.serviceId, periodOf(this.#now())) !== undefined;
   }
 
   async open(): Promise<void> {
     const p = this.#opts.programme;
+    if (!this.subscriber) await this.#serviceKeys.want(p.serviceId, periodOf(this.#now()));
     await Promise.all([
       bindGroup(this.#media, p.group, p.port, this.#opts.interfaceAddress),
       bindGroup(this.#keys, p.group, p.keyPort, this.#opts.interfaceAddress),
@@ -115,7 +168,34 @@ export class Receiver {
       return;
     }
     this.stats.keyMessages.accepted++;
+    if (r.kind === 'segment_key') {
+      const m = r.segmentKey;
+      this.#segmentKeyMessages.set(m.segment, m);
+      for (const s of this.#segmentKeyMessages.keys())
+        if (s < m.segment - 2) this.#segmentKeyMessages.delete(s);
+      this.#openSegmentKey(m);
+      return;
+    }
     this.#installPending();
+  }
+
+  /** Takes the PSK from a segment_key message with a service key we hold; asks once for one we lack. */
+  #openSegmentKey(m: OpenedSegmentKey): void {
+    if (this.#segmentKeys.peek(m.segment) !== undefined) return;
+    const serviceId = this.#opts.programme.serviceId;
+    for (const { period } of m.services.filter((s) => s.serviceId === serviceId)) {
+      const sk = this.#serviceKeys.get(serviceId, period);
+      if (sk === undefined) {
+        // A subscriber asks for a coming period's key once, ahead of the change.
+        if (this.subscriber && period > periodOf(this.#now())) void this.#serviceKeys.want(serviceId, period);
+        continue;
+      }
+      const psk = m.unwrap(serviceId, period, sk);
+      if (psk === undefined) continue;
+      this.stats.segmentKeysFromMulticast++;
+      this.#segmentKeys.put(m.segment, psk);
+      return;
+    }
   }
 
   /** Installs every announced content key whose segment key we hold; asks for the segment keys we lack. */
@@ -126,7 +206,8 @@ export class Receiver {
         continue;
       }
       for (const segment of ck.segments) {
-        const psk = this.#segmentKeys.get(segment);
+        // A subscriber waits for the segment_key message; others ask the key server.
+        const psk = this.subscriber ? this.#segmentKeys.peek(segment) : this.#segmentKeys.get(segment);
         if (psk === undefined) continue;
         const key = ck.unwrap(segment, psk);
         if (key === undefined) continue;
@@ -214,6 +295,7 @@ export class Receiver {
     if (keyId === undefined) return;
     const ck = this.#gate.announced(keyId);
     if (ck === undefined) return; // its key message has not arrived yet; it will trigger the install
+    if (this.subscriber) return; // the segment key comes by multicast
     for (const segment of ck.segments) this.#segmentKeys.want(segment);
   }
 

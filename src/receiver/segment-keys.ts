@@ -37,6 +37,18 @@ export class SegmentKeys {
     return key;
   }
 
+  /** The key if held, without asking for it. */
+  peek(segment: number): Uint8Array | undefined {
+    return this.#keys.get(segment);
+  }
+
+  /** A key that came another way (a segment_key message under the service key). */
+  put(segment: number, key: Uint8Array): void {
+    if (this.#keys.has(segment)) return;
+    this.#keys.set(segment, key);
+    this.events.onKey(segment);
+  }
+
   refusal(segment: number): string | undefined {
     return this.#refused.get(segment)?.code;
   }

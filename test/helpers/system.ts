@@ -182,8 +182,20 @@ export async function captureGroup(system: TestSystem, port = system.programme.p
   };
 }
 
+export interface ReceiverTestOptions {
+  /** Service keys held at start (e.g. from a purchase). */
+  readonly serviceKeys?: readonly { serviceId: number; period: string; key: Uint8Array }[];
+  /** Ask the key server for service keys (POST /v1/keys/service) at start and ahead of a period change. */
+  readonly fetchServiceKeys?: boolean;
+}
+
 /** A real Receiver (in this process) for `client`, collecting the recovered TS in memory. */
-export async function startReceiver(system: TestSystem, client: TestClient, holdMs = 3000) {
+export async function startReceiver(
+  system: TestSystem,
+  client: TestClient,
+  holdMs = 3000,
+  o: ReceiverTestOptions = {},
+) {
   const { Receiver } = await import('../../src/receiver/receiver.js');
   const { keyMessageOpener } = await import('../../src/receiver/open-key-message.js');
   const chunks: Buffer[] = [];
@@ -207,6 +219,13 @@ export async function startReceiver(system: TestSystem, client: TestClient, hold
       const r = await client.client.requestSegmentKey(system.programme.id, segment);
       return r.ok ? { ok: true, key: r.segmentKey } : { ok: false, code: r.code, retryable: r.retryable };
     },
+    ...(o.serviceKeys !== undefined && { serviceKeys: o.serviceKeys }),
+    ...(o.fetchServiceKeys === true && {
+      fetchServiceKey: async (serviceId: number, period: string) => {
+        const r = await client.client.requestServiceKey(serviceId, period);
+        return r.ok ? { ok: true, key: r.serviceKey } : { ok: false, code: r.code, retryable: r.retryable };
+      },
+    }),
   });
   await receiver.open();
   return {

@@ -6,7 +6,12 @@ import { asKeyId, asProgrammeId, asSsrc } from '../../src/ids.js';
 import { generateContentKey, wrapContentKeyUnderSegmentKey } from '../../src/keys/content-key.js';
 import { signKeyMessage } from '../../src/keys/key-message-sign.js';
 import { generateSegmentKey } from '../../src/keys/segment-key.js';
-import type { ContentKeyMessage } from '../../src/packet/key-message.js';
+import {
+  generateServiceKey,
+  periodNumber,
+  wrapSegmentKeyUnderServiceKey,
+} from '../../src/keys/service-key.js';
+import type { ContentKeyMessage, SegmentKeyMessage } from '../../src/packet/key-message.js';
 import { KeyMessageGate } from '../../src/receiver/key-message-gate.js';
 import { keyMessageOpener } from '../../src/receiver/open-key-message.js';
 
@@ -115,5 +120,67 @@ describe('KeyMessageGate', () => {
       if (n % 2 === 0 && bytes.length > 1) bytes[0] = 1; // a plausible version byte
       expect(g.accept(bytes).kind).toBe('rejected');
     }
+  });
+
+  it('admits segment_key messages under the same rules, and opens the PSK with the service key', () => {
+    const sk = generateServiceKey();
+    const seg = (over: Partial<SegmentKeyMessage> = {}): SegmentKeyMessage => ({
+      type: 'segment_key',
+      programmeId: 3,
+      messageSeq: 200,
+      issuedAtMs: NOW,
+      segment: 2,
+      epoch: 0,
+      activatesAtMs: NOW,
+      expiresAtMs: NOW + 20_000,
+      entries: [
+        {
+          wrapKind: 'service',
+          wrapKeyId: 5,
+          epoch: periodNumber('2027-01'),
+          wrapped: wrapSegmentKeyUnderServiceKey(sk, psk, {
+            serviceId: 5,
+            period: '2027-01',
+            programmeId: 3,
+            segment: 2,
+            epoch: 0,
+          }),
+        },
+      ],
+      ...over,
+    });
+    const g = gate();
+    const good = signKeyMessage(seg(), server.privateKey);
+    const r = g.accept(good);
+    expect(r.kind).toBe('segment_key');
+    if (r.kind !== 'segment_key') return;
+    expect(r.segmentKey).toMatchObject({
+      segment: 2,
+      epoch: 0,
+      services: [{ serviceId: 5, period: '2027-01' }],
+    });
+    expect(r.segmentKey.unwrap(5, '2027-01', sk)).toEqual(psk);
+    expect(r.segmentKey.unwrap(5, '2027-01', generateServiceKey())).toBeUndefined();
+    expect(r.segmentKey.unwrap(5, '2026-12', sk)).toBeUndefined();
+    expect(g.accept(good)).toEqual({ kind: 'duplicate' });
+    expect(g.accept(signKeyMessage(seg({ messageSeq: 201 }), forger.privateKey))).toEqual({
+      kind: 'rejected',
+      reason: 'bad_signature',
+    });
+    expect(g.accept(signKeyMessage(seg({ messageSeq: 202, programmeId: 4 }), server.privateKey))).toEqual({
+      kind: 'rejected',
+      reason: 'wrong_programme',
+    });
+    expect(
+      g.accept(signKeyMessage(seg({ messageSeq: 203, expiresAtMs: NOW - 1 }), server.privateKey)),
+    ).toEqual({
+      kind: 'rejected',
+      reason: 'stale',
+    });
+    expect(g.accept(signKeyMessage(seg({ messageSeq: 100 }), server.privateKey))).toEqual({
+      kind: 'rejected',
+      reason: 'replayed',
+    });
+    expect(g.pending()).toEqual([]);
   });
 });

@@ -1,6 +1,8 @@
 // `keycast demo`: the whole system on the shipped sample, on this host only. A key server, a sender and three
 // receivers run as separate processes on loopback multicast (interface 127.0.0.1, TTL 0); the demo sets up a
-// temporary data directory, watches, then checks every claim it can see and prints the bill.
+// temporary data directory, watches, then checks every claim it can see and prints the bill. The subscriber buys its
+// subscription through the key server's API (`keycast purchase subscription`) and keeps the service key it gets;
+// from then on it takes every segment key from the multicast, wrapped under that service key (claims 9-11).
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +17,6 @@ import {
   createService,
   enrolClient,
   grantSegments,
-  grantSubscription,
   initDataDir,
   loadServerSecrets,
   openDataDirStore,
@@ -51,6 +52,10 @@ export interface DemoReceiver {
   readonly packetsRejected: number;
   readonly rejectedByReason: Record<string, number>;
   readonly segmentKeyRequests: number;
+  /** Every key request the receiver made over HTTP (segment keys and service keys), after any purchase. */
+  readonly keyRequests: number;
+  /** Segment keys it took from the multicast under its service key. */
+  readonly segmentKeysFromMulticast: number;
   readonly refusals: readonly { segment: number; code: string }[];
 }
 
@@ -131,15 +136,37 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
       client: { id: number; path: string };
       output: string;
       stats: string;
+      extraArgs: string[];
     }[] = [];
     for (const spec of RECEIVERS) {
       const c = await enrol(spec.name, 'receiver');
+      const extraArgs: string[] = [];
       if (spec.entitlement === 'subscription') {
-        await grantSubscription(store, {
-          clientId: c.id,
-          serviceId: service.id,
-          period: periodOf(Date.now()),
-        });
+        // Bought through the API; the service key it delivers is kept for the receiver.
+        const keyFile = join(dir, `${spec.name}.service-key.json`);
+        const buyer = spawnKeycast(
+          `${spec.name}-purchase`,
+          [
+            'purchase',
+            'subscription',
+            '--credentials',
+            c.path,
+            '--service',
+            String(service.id),
+            '--period',
+            periodOf(Date.now()),
+            '--out',
+            keyFile,
+          ],
+          join(dir, `${spec.name}-purchase.log`),
+        );
+        children.push(buyer);
+        if ((await buyer.exited) !== 0) {
+          throw new Error(
+            `the subscription purchase failed; the end of its log:\n${await tail(join(dir, `${spec.name}-purchase.log`), 10)}`,
+          );
+        }
+        extraArgs.push('--service-key', keyFile);
       } else if (spec.entitlement === 'per_segment') {
         await grantSegments(store, {
           clientId: c.id,
@@ -152,6 +179,7 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
         client: c,
         output: join(dir, `${spec.name}.ts`),
         stats: join(dir, `${spec.name}.stats.json`),
+        extraArgs,
       });
     }
 
@@ -173,6 +201,7 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
           '--stats-file',
           r.stats,
           '--progress',
+          ...r.extraArgs,
         ],
         join(dir, `${r.spec.name}.log`),
         track(r.spec.name),
@@ -242,6 +271,8 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
         packetsRejected: stats.packetsRejected,
         rejectedByReason: stats.rejectedByReason,
         segmentKeyRequests: stats.segmentKeyRequests,
+        keyRequests: stats.keyRequests,
+        segmentKeysFromMulticast: stats.segmentKeysFromMulticast,
         refusals: stats.refusals,
       });
     }
@@ -276,6 +307,11 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
         ),
       },
       {
+        name: 'subscriber: every segment key by multicast under its service key, 0 key requests after its purchase',
+        ok:
+          results[0]!.keyRequests === 0 && segments > 0 && results[0]!.segmentKeysFromMulticast === segments,
+      },
+      {
         name: 'subscriber billed one subscription period',
         ok: invoice.lines.some((l) => l.client === receivers[0]!.client.id && l.quantity === 1),
       },
@@ -306,6 +342,8 @@ interface ReceiverStatsFile {
   packetsRejected: number;
   rejectedByReason: Record<string, number>;
   segmentKeyRequests: number;
+  keyRequests: number;
+  segmentKeysFromMulticast: number;
   refusals: { segment: number; code: string }[];
 }
 

@@ -3,12 +3,14 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerMediaCommands } from './media-commands.js';
 import { registerOperatorCommands } from './operator.js';
+import { registerPurchaseCommands } from './purchase-command.js';
 
 const program = new Command('keycast')
   .description('Keys for paid live multicast: key server, SRTP sender, receivers, billing')
   .version(packageVersion(), '-V, --version')
   .showHelpAfterError('(add --help for usage)');
 registerOperatorCommands(program);
+registerPurchaseCommands(program);
 registerMediaCommands(program);
 
 try {

@@ -5,7 +5,8 @@ import type { Logger } from 'pino';
 import { asSsrc } from '../ids.js';
 import { readCredentialsFile } from '../keys/credentials.js';
 import { runSrtpSelfTest } from '../srtp/index.js';
-import { KeyServerClient, KeyServerRefusalError } from '../server/client.js';
+import { readServiceKeyFile } from '../keys/service-key-file.js';
+import { KeyServerClient, KeyServerRefusalError, openWrappedServiceKey } from '../server/client.js';
 import { assertMpegTsFile, parseMediaInput, readMedia } from '../sender/media-source.js';
 import { Sender } from '../sender/sender.js';
 import { keyMessageOpener } from '../receiver/open-key-message.js';
@@ -145,6 +146,14 @@ export function registerMediaCommands(program: Command): void {
     .addOption(duration('--hold <duration>', 'how long a packet may wait for its key', 3000))
     .option('--progress', 'print JSON progress lines on stdout')
     .option('--server-url <url>', "override the credentials' key server URL")
+    .addOption(
+      new Option(
+        '--service-key <file>',
+        "a service key kept from `keycast purchase subscription --out`; repeatable. Without one the receiver asks for the current period's once",
+      )
+        .argParser(collect)
+        .default([], 'none'),
+    )
     .action(async (o: ReceiveOptions) => {
       const log = cliLogger('keycast-receiver');
       // Outputs first: a path that cannot be written fails now, not after the programme has started.
@@ -158,6 +167,17 @@ export function registerMediaCommands(program: Command): void {
         serverUrl: o.serverUrl,
       });
       if (sinks.length === 0) log.warn('no --output or --forward: decrypting and counting only');
+      const serviceKeys = [];
+      for (const path of o.serviceKey) {
+        const f = await readServiceKeyFile(path);
+        const opened =
+          f.clientId === credentials.clientId ? openWrappedServiceKey(credentials, f) : undefined;
+        if (opened === undefined || !opened.ok)
+          throw new Error(
+            `${path} is not a service key of client ${credentials.clientId} (${o.credentials})`,
+          );
+        serviceKeys.push({ serviceId: f.serviceId, period: f.period, key: opened.key });
+      }
       const receiver = new Receiver({
         programme,
         interfaceAddress: o.interface,
@@ -168,6 +188,11 @@ export function registerMediaCommands(program: Command): void {
         fetchSegmentKey: async (segment) => {
           const r = await client.requestSegmentKey(programme.id, segment);
           return r.ok ? { ok: true, key: r.segmentKey } : { ok: false, code: r.code, retryable: r.retryable };
+        },
+        serviceKeys,
+        fetchServiceKey: async (serviceId, period) => {
+          const r = await client.requestServiceKey(serviceId, period);
+          return r.ok ? { ok: true, key: r.serviceKey } : { ok: false, code: r.code, retryable: r.retryable };
         },
       });
       const stop = untilSignal();
@@ -236,6 +261,7 @@ interface ReceiveOptions {
   hold: number;
   progress?: boolean;
   serverUrl?: string;
+  serviceKey: string[];
 }
 
 interface DemoCliOptions {

@@ -40,9 +40,19 @@ describe('keycast demo', () => {
       expect(x.outputSha256).toBe(s.input.sha256);
       expect(x.packetsDecrypted).toBe(s.sender.packetsSent);
       expect(x.packetsRejected).toBe(0);
-      // Claim 2: a receiver asks only for keys it needs — one request per segment, never one per packet.
-      expect(x.segmentKeyRequests).toBe(s.sender.segments);
     }
+    // Claim 9: the subscriber bought its subscription through the API and kept the service key; every segment key
+    // came by multicast under it, and it made no key request at all, however many segments.
+    const subscriber = byName.get('subscriber')!;
+    expect(subscriber.keyRequests).toBe(0);
+    expect(subscriber.segmentKeyRequests).toBe(0);
+    expect(subscriber.segmentKeysFromMulticast).toBe(s.sender.segments);
+    // Claim 2: the buyer asks only for keys it needs — one request per segment, never one per packet (plus the one
+    // service-key request at start that tells it it is not a subscriber).
+    const buyer = byName.get('pay-per-segment')!;
+    expect(buyer.segmentKeyRequests).toBe(s.sender.segments);
+    expect(buyer.keyRequests).toBe(s.sender.segments + 1);
+    expect(buyer.segmentKeysFromMulticast).toBe(0);
     const none = byName.get('no-entitlement')!;
     expect(none.entitled).toBe(false);
     expect(none.identical).toBe(false);
@@ -52,6 +62,7 @@ describe('keycast demo', () => {
     // One request per segment, each refused once: no retry loop (it might have bought a later segment).
     expect(none.segmentKeyRequests).toBe(s.sender.segments);
     expect(none.refusals).toHaveLength(s.sender.segments);
+    expect(none.keyRequests).toBe(s.sender.segments + 1);
 
     // The bill: the subscriber pays one period, the buyer one line with one unit per segment.
     const lines = s.billing.lines;

@@ -6,7 +6,7 @@ import { randomBytes } from '../crypto/random.js';
 import { RTP_PAYLOAD_TYPE_MP2T, MP2T_CLOCK_HZ, PCR_CLOCK_HZ } from '../packet/mpegts.js';
 import { encodeRtpHeader } from '../packet/rtp-header.js';
 import { SrtpSender, srtpParams } from '../srtp/index.js';
-import type { ProgrammeInfo } from '../server/client.js';
+import { KeyServerRefusalError, type ProgrammeInfo } from '../server/client.js';
 import { MulticastOut } from './multicast-out.js';
 import { TsChunker, pcrTicksToMs, type MediaChunk } from './ts-chunker.js';
 
@@ -42,6 +42,8 @@ export interface SenderProgress {
   readonly keysRotated: number;
   readonly keyId: KeyId | undefined;
   readonly segment: number;
+  /** Segments this run has sent into (a restarted sender starts after the programme's newest). */
+  readonly segmentsSent: number;
   readonly mediaMs: number;
 }
 
@@ -109,6 +111,8 @@ export class Sender {
   #wallStartMs = 0;
   #overdue: Announced | undefined;
   #closed = false;
+  /** A final refusal met while retrying in the background; the next packet throws it. */
+  #fatal: Error | undefined;
   readonly #firstPeriod: number;
   #lastIssue: Promise<unknown> = Promise.resolve();
 
@@ -135,6 +139,10 @@ export class Sender {
       keysRotated: this.#keysRotated,
       keyId: this.#keyId,
       segment: this.#segmentOf(Math.max(this.#firstPeriod, this.#period)),
+      segmentsSent:
+        this.#period < this.#firstPeriod
+          ? 0
+          : this.#segmentOf(this.#period) - this.#segmentOf(this.#firstPeriod) + 1,
       mediaMs: this.#mediaMs,
     };
   }
@@ -214,6 +222,7 @@ export class Sender {
   }
 
   async #send(q: Queued): Promise<void> {
+    if (this.#fatal !== undefined) throw this.#fatal;
     const { chunk, ticks, period } = q;
     this.#mediaMs = pcrTicksToMs(ticks);
     if (period !== this.#period) await this.#rotate(period);
@@ -313,7 +322,8 @@ export class Sender {
     try {
       next = await pending;
     } catch (err) {
-      if (this.#keyId === undefined) throw err;
+      // Nothing on the air yet, or a final refusal (another sender took the programme, the role is wrong): stop.
+      if (this.#keyId === undefined || isFinal(err)) throw err;
       this.#opts.log.error(
         { err: errorMessage(err), period, keyId: this.#keyId },
         'no content key for the new crypto period: staying on the current key and asking again',
@@ -358,7 +368,10 @@ export class Sender {
         (a) => {
           if (this.#period === period) this.#overdue = a;
         },
-        () => this.#retryLater(period, Math.min(delayMs * 2, 8000)),
+        (err: unknown) => {
+          if (isFinal(err)) this.#fatal = err;
+          else this.#retryLater(period, Math.min(delayMs * 2, 8000));
+        },
       );
     }, delayMs).unref();
   }
@@ -395,4 +408,9 @@ function sleep(ms: number): Promise<void> {
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** A key-server refusal that asking again will not change. */
+function isFinal(err: unknown): err is KeyServerRefusalError {
+  return err instanceof KeyServerRefusalError && !err.refusal.retryable;
 }

@@ -18,6 +18,9 @@ import {
 } from './key-message-gate.js';
 import { periodOf } from '../keys/service-key.js';
 
+/** How long a subscriber's packets wait for a segment key by multicast before it asks the key server for it. */
+const SUBSCRIBER_FALLBACK_MS = 1000;
+
 /** Why a media datagram produced no output: the SRTP reasons, plus the receiver's own. */
 export type RejectReason = SrtpRejectReason | 'not_rtp' | 'hold_overflow';
 
@@ -87,6 +90,8 @@ export class Receiver {
   readonly #gate: KeyMessageGate;
   readonly #segmentKeys: SegmentKeys;
   readonly #serviceKeys: ServiceKeys;
+  /** When packets of a subscriber's segment first waited for its segment key (see #wantKey). */
+  readonly #waitingSince = new Map<number, number>();
   /** The newest segment_key message per segment, opened again when a service key arrives. */
   readonly #segmentKeyMessages = new Map<number, OpenedSegmentKey>();
   readonly #media = dgram.createSocket({ type: 'udp4', reuseAddr: true });
@@ -143,6 +148,7 @@ export class Receiver {
     this.#media.on('message', (msg) => this.onMediaDatagram(msg));
     this.#keys.on('message', (msg) => this.onKeyDatagram(msg));
     this.#drainTimer = setInterval(() => {
+      this.#subscriberFallback();
       this.#drain();
       this.#srtp.prune();
     }, 100);
@@ -291,12 +297,31 @@ export class Receiver {
     }
   }
 
+  /** A subscriber asks for the segment keys its packets have waited for too long (see #wantKey). */
+  #subscriberFallback(): void {
+    const now = this.#now();
+    for (const [segment, since] of this.#waitingSince) {
+      if (this.#segmentKeys.peek(segment) !== undefined) this.#waitingSince.delete(segment);
+      else if (now - since >= SUBSCRIBER_FALLBACK_MS) this.#segmentKeys.want(segment);
+    }
+  }
+
   #wantKey(keyId: KeyId | undefined): void {
     if (keyId === undefined) return;
     const ck = this.#gate.announced(keyId);
     if (ck === undefined) return; // its key message has not arrived yet; it will trigger the install
-    if (this.subscriber) return; // the segment key comes by multicast
-    for (const segment of ck.segments) this.#segmentKeys.want(segment);
+    const now = this.#now();
+    for (const segment of ck.segments) {
+      if (this.subscriber) {
+        // The segment key comes by multicast. If its packets have waited SUBSCRIBER_FALLBACK_MS without it (a
+        // programme sold per segment only multicasts none), ask the key server after all.
+        const since = this.#waitingSince.get(segment) ?? now;
+        this.#waitingSince.set(segment, since);
+        if (this.#waitingSince.size > 8) this.#waitingSince.delete(this.#waitingSince.keys().next().value!);
+        if (now - since < SUBSCRIBER_FALLBACK_MS) continue;
+      }
+      this.#segmentKeys.want(segment);
+    }
   }
 
   #deliver({ packet, index, ssrc }: { packet: Uint8Array; index: number; ssrc: Ssrc }): void {

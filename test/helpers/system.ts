@@ -55,7 +55,12 @@ export function randomGroup(): { group: string; port: number } {
 }
 
 export async function startSystem(
-  opts: { cryptoPeriodMs?: number; segmentLengthMs?: number; mkiLengthBytes?: number } = {},
+  opts: {
+    cryptoPeriodMs?: number;
+    segmentLengthMs?: number;
+    mkiLengthBytes?: number;
+    pricing?: 'subscription' | 'per_segment' | 'both';
+  } = {},
 ): Promise<TestSystem> {
   const dir = await mkdtemp(join(tmpdir(), 'keycast-test-'));
   const dataDir = join(dir, 'data');
@@ -72,6 +77,7 @@ export async function startSystem(
     cryptoPeriodMs: opts.cryptoPeriodMs ?? 1000,
     segmentLengthMs: opts.segmentLengthMs ?? 4000,
     ...(opts.mkiLengthBytes !== undefined && { mkiLengthBytes: opts.mkiLengthBytes }),
+    ...(opts.pricing !== undefined && { pricing: opts.pricing }),
   });
   const server = buildKeyServer({ store, dataDir });
   const url = await server.listen({ host: '127.0.0.1', port: 0 });

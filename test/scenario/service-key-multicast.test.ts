@@ -66,4 +66,33 @@ describe('segment keys multicast under the service key', () => {
       log.filter((r) => r.event === 'service_key' && r.outcome === 'delivered').map((r) => r.clientId),
     ).toEqual([fetcher.credentials.clientId]);
   });
+
+  it('a receiver holding a service key still gets a programme sold per segment only, by asking after a short wait', async () => {
+    const perSegment = await startSystem({
+      cryptoPeriodMs: 1000,
+      segmentLengthMs: 2000,
+      pricing: 'per_segment',
+    });
+    try {
+      const period = periodOf(Date.now());
+      const sender = await perSegment.enrol('encoder', 'sender');
+      const both = await perSegment.enrol('both', 'receiver', 'per_segment');
+      const sk = orThrow(await both.client.purchaseSubscription(perSegment.serviceId, period)).serviceKey;
+      const rx = await startReceiver(perSegment, both, 3000, {
+        serviceKeys: [{ serviceId: perSegment.serviceId, period, key: sk }],
+      });
+      expect(rx.receiver.subscriber).toBe(true);
+      const media = await sampleSlice(300);
+      const { progress } = await sendMedia(perSegment, sender, media, { speed: 4 });
+      await new Promise((r) => setTimeout(r, 2000)); // the last segment's packets wait 1 s, then it asks
+      await rx.close();
+      // No segment_key messages for this programme: the receiver fell back to asking, once per segment.
+      expect(rx.receiver.stats.segmentKeysFromMulticast).toBe(0);
+      expect(rx.receiver.stats.segmentKeyRequests).toBe(progress.segment + 1);
+      expect(rx.receiver.stats.packetsRejected).toBe(0);
+      expect(rx.output().equals(Buffer.from(media))).toBe(true);
+    } finally {
+      await perSegment.close();
+    }
+  });
 });

@@ -199,4 +199,25 @@ describe('segment keys under the service key', () => {
     const unicast = orThrow(await alice.requestSegmentKey(1, 0));
     expect(psk.ok && psk.key).toEqual(unicast.segmentKey);
   });
+
+  it('near a period change the segment_key message carries the PSK under both periods’ service keys', async () => {
+    const { verifyKeyMessage } = await import('../../src/keys/key-message-sign.js');
+    const { periodNumber } = await import('../../src/keys/service-key.js');
+    const { contentKeyRequest, inject } = await import('./fixture.js');
+    const entries = async (now: number, segment = 0) => {
+      f.clock.now = now;
+      const res = await inject(f, f.sender, contentKeyRequest(f, segment));
+      const v = verifyKeyMessage(
+        new Uint8Array(Buffer.from(res.json<{ segmentKeyMessage: string }>().segmentKeyMessage, 'base64')),
+        f.secrets.signing.publicKey,
+      );
+      return v.ok ? v.msg.entries.map((e) => [e.wrapKind, e.wrapKeyId, e.epoch]) : [];
+    };
+    // Mid-month: the current period only. Two minutes before the change (segments are 5 minutes): both.
+    expect(await entries(Date.UTC(2026, 11, 15, 12))).toEqual([['service', 1, periodNumber('2026-12')]]);
+    expect(await entries(Date.UTC(2026, 11, 31, 23, 58), 1)).toEqual([
+      ['service', 1, periodNumber('2026-12')],
+      ['service', 1, periodNumber('2027-01')],
+    ]);
+  });
 });

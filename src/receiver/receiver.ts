@@ -185,17 +185,22 @@ export class Receiver {
     this.#installPending();
   }
 
-  /** Takes the PSK from a segment_key message with a service key we hold; asks once for one we lack. */
+  /** Takes the PSK from a segment_key message with a service key we hold; asks once for a coming period's key. */
   #openSegmentKey(m: OpenedSegmentKey): void {
-    if (this.#segmentKeys.peek(m.segment) !== undefined) return;
     const serviceId = this.#opts.programme.serviceId;
-    for (const { period } of m.services.filter((s) => s.serviceId === serviceId)) {
-      const sk = this.#serviceKeys.get(serviceId, period);
-      if (sk === undefined) {
-        // A subscriber asks for a coming period's key once, ahead of the change.
-        if (this.subscriber && period > periodOf(this.#now())) void this.#serviceKeys.want(serviceId, period);
-        continue;
+    const periods = m.services.filter((s) => s.serviceId === serviceId).map((s) => s.period);
+    if (this.subscriber) {
+      // A subscriber asks for the next period's key once, when the messages start to carry it: ahead of the change.
+      const current = periodOf(this.#now());
+      for (const period of periods) {
+        if (period > current && this.#serviceKeys.get(serviceId, period) === undefined)
+          void this.#serviceKeys.want(serviceId, period);
       }
+    }
+    if (this.#segmentKeys.peek(m.segment) !== undefined) return;
+    for (const period of periods) {
+      const sk = this.#serviceKeys.get(serviceId, period);
+      if (sk === undefined) continue;
       const psk = m.unwrap(serviceId, period, sk);
       if (psk === undefined) continue;
       this.stats.segmentKeysFromMulticast++;

@@ -294,10 +294,10 @@ function printSummary(s: DemoSummary): void {
     `sender ${s.sender.packetsSent} SRTP packets, ${s.sender.segments} segments, ${s.keysRotated} key rotations`,
     '',
   );
-  out.push('receiver          entitled      decrypted  rejected  output sha256');
+  out.push('receiver          entitled      decrypted  rejected  key req  output sha256');
   for (const r of s.receivers) {
     out.push(
-      `${r.name.padEnd(17)} ${r.entitlement.padEnd(13)} ${String(r.packetsDecrypted).padStart(9)} ${String(r.packetsRejected).padStart(9)}  ${r.outputBytes > 0 ? r.outputSha256 : '(nothing)'}`,
+      `${r.name.padEnd(17)} ${r.entitlement.padEnd(13)} ${String(r.packetsDecrypted).padStart(9)} ${String(r.packetsRejected).padStart(9)} ${String(r.keyRequests).padStart(8)}  ${r.outputBytes > 0 ? r.outputSha256 : '(nothing)'}`,
     );
   }
   out.push(

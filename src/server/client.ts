@@ -17,31 +17,19 @@ import { unwrapSegmentKeyForClient } from '../keys/segment-key.js';
 import { unwrapServiceKeyForClient } from '../keys/service-key.js';
 import type { KeyMessage } from '../packet/key-message.js';
 import { KEY_MESSAGE_PROFILE_NAMES, type KeyMessageProfile } from '../packet/profile-code.js';
-import { ERROR_CODES, isErrorCode, type ErrorCode } from './errors.js';
+import { isErrorCode, type ErrorCode } from './errors.js';
+import { networkErrorText, refusal, type ClientErrorCode, type Refusal } from './refusal.js';
 import type { ContentKeyRequestBody, ProgrammeInfo } from './wire.js';
 
 export type { ProgrammeInfo } from './wire.js';
-
-/** Failures found on the client side (status 0 when there was no HTTP answer). Documented in docs/errors.md. */
-export const CLIENT_ERROR_CODES = {
-  network_error: { retryable: true },
-  timeout: { retryable: true },
-  bad_response: { retryable: false },
-  bad_key: { retryable: false },
-} as const;
-export type ClientErrorCode = keyof typeof CLIENT_ERROR_CODES;
-
-export interface Refusal {
-  readonly ok: false;
-  readonly code: ErrorCode | ClientErrorCode;
-  /** HTTP status, or 0 when no answer came. */
-  readonly status: number;
-  /** Whether asking again later may succeed (the client has already retried what it retries itself). */
-  readonly retryable: boolean;
-  readonly message: string;
-  /** The key server's URL the request went to (set by KeyServerClient; absent in refusals made elsewhere). */
-  readonly serverUrl?: string;
-}
+export {
+  CLIENT_ERROR_CODES,
+  KeyServerRefusalError,
+  describeRefusal,
+  orThrow,
+  type ClientErrorCode,
+  type Refusal,
+} from './refusal.js';
 
 export interface SegmentKeyGranted {
   readonly ok: true;
@@ -145,11 +133,6 @@ const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.st
 type Answer = { readonly ok: true; readonly status: number; readonly json: unknown } | Refusal;
 
 const bytes = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
-
-function refusal(code: ErrorCode | ClientErrorCode, status: number, message: string): Refusal {
-  const retryable = isErrorCode(code) ? ERROR_CODES[code].retryable : CLIENT_ERROR_CODES[code].retryable;
-  return { ok: false, code, status, retryable, message };
-}
 
 export class KeyServerClient {
   readonly credentials: Credentials;
@@ -380,40 +363,4 @@ export function openWrappedServiceKey(
 ): { ok: true; key: Uint8Array } | { ok: false; reason: string } {
   const ctx = { clientId: credentials.clientId, serviceId: w.serviceId, period: w.period };
   return unwrapServiceKeyForClient(credentials.clientKey, bytes(w.wrappedKey), ctx);
-}
-
-/** What went wrong when fetch threw: its message and, if any, its cause's (e.g. "connect ECONNREFUSED ..."). */
-function networkErrorText(err: unknown): string {
-  if (!(err instanceof Error)) return String(err);
-  const cause: unknown = err.cause;
-  const detail = cause instanceof Error ? cause.message : typeof cause === 'string' ? cause : '';
-  return detail === '' || detail === err.message ? err.message : `${err.message} (${detail})`;
-}
-
-/** The words for a refusal: the server's own refusal, or what went wrong on the client's side. */
-export function describeRefusal(r: Refusal): string {
-  const at = r.serverUrl === undefined ? '' : ` at ${r.serverUrl}`;
-  switch (r.code) {
-    case 'network_error':
-    case 'timeout':
-      return `could not reach the key server${at}: ${r.message}`;
-    case 'bad_response':
-    case 'bad_key':
-      return `the key server's answer was not valid (${r.code}${r.status === 0 ? '' : `, HTTP ${r.status}`}): ${r.message}`;
-    default:
-      return `key server refused: ${r.code} (${r.status}): ${r.message}`;
-  }
-}
-
-/** Thrown by `orThrow` for a refusal, for callers that prefer exceptions (e.g. the sender's key schedule). */
-export class KeyServerRefusalError extends Error {
-  override readonly name = 'KeyServerRefusalError';
-  constructor(readonly refusal: Refusal) {
-    super(describeRefusal(refusal));
-  }
-}
-
-export function orThrow<T extends { ok: true }>(r: T | Refusal): T {
-  if (!r.ok) throw new KeyServerRefusalError(r);
-  return r;
 }

@@ -69,49 +69,36 @@
 // A segment_key entry with wrapKind service (claim 9) names the service key by wrapKeyId = service id and
 // epoch = the subscription period as months since 1970-01 (src/keys/service-key.ts periodNumber: 2026-12 = 683).
 //
-// entry (9 octets + wrappedLength), repeated entryCount times, packed without padding:
-//
-//    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
-//    |   wrapKind    |                 wrapKeyId ...                 |
-//    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
-//    | ... wrapKeyId |            epoch              | wrappedLength |
-//    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
-//    | ...           |   wrapped (wrappedLength octets) ...          :
-//    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
-//
-// wrapKind: 1 = psk (wrapKeyId = segment index), 2 = client (wrapKeyId = client id), 3 = service (service id),
-// 4 = group (tree node). epoch: the wrapping key's epoch (a segment key gets a new epoch after a rekey; a service
-// key's epoch is its period number).
+// entries: entryCount entries, packed without padding (src/packet/key-entry.ts).
 //
 // signature: 64 octets, Ed25519 (RFC 8032) over octets 0 .. end of the last entry. Nothing may follow it.
 import { asKeyId, asSsrc, type KeyId, type Ssrc } from '../ids.js';
+import {
+  checkKeyEntries,
+  decodeKeyEntries,
+  keyEntriesSize,
+  writeKeyEntries,
+  type KeyEntry,
+} from './key-entry.js';
 import { KEY_MESSAGE_PROFILES, keyMessageProfileFromCode, type KeyMessageProfile } from './profile-code.js';
+
+export {
+  KEY_ENTRY_HEADER_LENGTH_BYTES,
+  MAX_KEY_ENTRIES,
+  MAX_WRAPPED_LENGTH_BYTES,
+  WRAP_KIND_CODES,
+  type KeyEntry,
+  type WrapKind,
+} from './key-entry.js';
 
 export const KEY_MESSAGE_VERSION = 1;
 export const KEY_MESSAGE_HEADER_LENGTH_BYTES = 20;
 export const CONTENT_KEY_BODY_LENGTH_BYTES = 34; // including entryCount
 export const SEGMENT_KEY_BODY_LENGTH_BYTES = 24; // including entryCount
-export const KEY_ENTRY_HEADER_LENGTH_BYTES = 9;
 export const KEY_MESSAGE_SIGNATURE_LENGTH_BYTES = 64;
-export const MAX_KEY_ENTRIES = 0xffff;
-export const MAX_WRAPPED_LENGTH_BYTES = 0xffff;
 
 export const KEY_MESSAGE_TYPE_CODES = { content_key: 1, segment_key: 2, group_rekey: 3 } as const;
 export type KeyMessageTypeName = keyof typeof KEY_MESSAGE_TYPE_CODES;
-
-export const WRAP_KIND_CODES = { psk: 1, client: 2, service: 3, group: 4 } as const;
-export type WrapKind = keyof typeof WRAP_KIND_CODES;
-const WRAP_KINDS = Object.keys(WRAP_KIND_CODES) as readonly WrapKind[];
-
-export interface KeyEntry {
-  readonly wrapKind: WrapKind;
-  /** The id of the wrapping key: a segment index for psk, a client id for client, ... (u32). */
-  readonly wrapKeyId: number;
-  /** Epoch of the wrapping key (u16). */
-  readonly epoch: number;
-  /** The wrapped key (src/crypto/aead-wrap.ts output). At most 65535 bytes. */
-  readonly wrapped: Uint8Array;
-}
 
 export interface ContentKeyMessage {
   readonly type: 'content_key';
@@ -288,26 +275,18 @@ function decodeEntriesAndSignature(
   start: number,
   entryCount: number,
 ): { ok: true; entries: KeyEntry[]; signature: Uint8Array; signedBytes: Uint8Array } | Failure {
+  const e = decodeKeyEntries(bytes, dv, start, entryCount);
+  if (!e.ok) return fail(e.reason, e.need, e.have);
   const have = bytes.length;
-  let off = start;
-  const entries: KeyEntry[] = [];
-  for (let i = 0; i < entryCount; i++) {
-    if (have < off + KEY_ENTRY_HEADER_LENGTH_BYTES)
-      return fail('too_short', off + KEY_ENTRY_HEADER_LENGTH_BYTES, have);
-    const wrapKind = WRAP_KINDS.find((k) => WRAP_KIND_CODES[k] === dv.getUint8(off));
-    if (wrapKind === undefined) return fail('bad_wrap_kind');
-    const wrapKeyId = dv.getUint32(off + 1);
-    const epoch = dv.getUint16(off + 5);
-    const wrappedLength = dv.getUint16(off + 7);
-    off += KEY_ENTRY_HEADER_LENGTH_BYTES;
-    if (have < off + wrappedLength) return fail('too_short', off + wrappedLength, have);
-    entries.push({ wrapKind, wrapKeyId, epoch, wrapped: bytes.subarray(off, off + wrappedLength) });
-    off += wrappedLength;
-  }
-  const need = off + KEY_MESSAGE_SIGNATURE_LENGTH_BYTES;
+  const need = e.end + KEY_MESSAGE_SIGNATURE_LENGTH_BYTES;
   if (have < need) return fail('too_short', need, have);
   if (have > need) return fail('trailing_bytes', need, have);
-  return { ok: true, entries, signature: bytes.subarray(off, need), signedBytes: bytes.subarray(0, off) };
+  return {
+    ok: true,
+    entries: e.entries,
+    signature: bytes.subarray(e.end, need),
+    signedBytes: bytes.subarray(0, e.end),
+  };
 }
 
 function readU64(dv: DataView, off: number): number | undefined {
@@ -332,7 +311,7 @@ function checkMessage(msg: UnsignedKeyMessage): void {
     checkUint('epoch', msg.epoch, 0xffff);
     checkUint('activatesAtMs', msg.activatesAtMs, Number.MAX_SAFE_INTEGER);
     checkUint('expiresAtMs', msg.expiresAtMs, Number.MAX_SAFE_INTEGER);
-    checkEntries(msg.entries);
+    checkKeyEntries(msg.entries);
     return;
   }
   checkUint('keyId', msg.keyId, 0xffffffff);
@@ -344,27 +323,13 @@ function checkMessage(msg: UnsignedKeyMessage): void {
   checkUint('expiresAtMs', msg.expiresAtMs, Number.MAX_SAFE_INTEGER);
   if (!Object.hasOwn(KEY_MESSAGE_PROFILES, msg.profile))
     throw new RangeError(`key message: unknown profile ${msg.profile}`);
-  checkEntries(msg.entries);
-}
-
-function checkEntries(entries: readonly KeyEntry[]): void {
-  checkUint('entry count', entries.length, MAX_KEY_ENTRIES);
-  for (const e of entries) {
-    if (!Object.hasOwn(WRAP_KIND_CODES, e.wrapKind))
-      throw new RangeError(`key message: unknown wrapKind ${e.wrapKind}`);
-    checkUint('wrapKeyId', e.wrapKeyId, 0xffffffff);
-    checkUint('epoch', e.epoch, 0xffff);
-    checkUint('wrapped length', e.wrapped.length, MAX_WRAPPED_LENGTH_BYTES);
-  }
+  checkKeyEntries(msg.entries);
 }
 
 /** Length of the signed part (everything before the signature). */
 export function keyMessageSignedSize(msg: UnsignedKeyMessage): number {
-  let n =
-    KEY_MESSAGE_HEADER_LENGTH_BYTES +
-    (msg.type === 'segment_key' ? SEGMENT_KEY_BODY_LENGTH_BYTES : CONTENT_KEY_BODY_LENGTH_BYTES);
-  for (const e of msg.entries) n += KEY_ENTRY_HEADER_LENGTH_BYTES + e.wrapped.length;
-  return n;
+  const body = msg.type === 'segment_key' ? SEGMENT_KEY_BODY_LENGTH_BYTES : CONTENT_KEY_BODY_LENGTH_BYTES;
+  return KEY_MESSAGE_HEADER_LENGTH_BYTES + body + keyEntriesSize(msg.entries);
 }
 
 /** Total length including the signature. */
@@ -396,7 +361,7 @@ export function writeKeyMessageSignedPart(msg: UnsignedKeyMessage, out: Uint8Arr
     dv.setBigUint64(off + 6, BigInt(msg.activatesAtMs));
     dv.setBigUint64(off + 14, BigInt(msg.expiresAtMs));
     dv.setUint16(off + 22, msg.entries.length);
-    writeEntries(msg.entries, dv, out, offset, off + SEGMENT_KEY_BODY_LENGTH_BYTES);
+    writeKeyEntries(msg.entries, dv, out, offset, off + SEGMENT_KEY_BODY_LENGTH_BYTES);
     return size;
   }
   dv.setUint32(off, msg.keyId);
@@ -408,27 +373,8 @@ export function writeKeyMessageSignedPart(msg: UnsignedKeyMessage, out: Uint8Arr
   dv.setBigUint64(off + 16, BigInt(msg.activatesAtMs));
   dv.setBigUint64(off + 24, BigInt(msg.expiresAtMs));
   dv.setUint16(off + 32, msg.entries.length);
-  writeEntries(msg.entries, dv, out, offset, off + CONTENT_KEY_BODY_LENGTH_BYTES);
+  writeKeyEntries(msg.entries, dv, out, offset, off + CONTENT_KEY_BODY_LENGTH_BYTES);
   return size;
-}
-
-function writeEntries(
-  entries: readonly KeyEntry[],
-  dv: DataView,
-  out: Uint8Array,
-  offset: number,
-  start: number,
-): void {
-  let off = start;
-  for (const e of entries) {
-    dv.setUint8(off, WRAP_KIND_CODES[e.wrapKind]);
-    dv.setUint32(off + 1, e.wrapKeyId);
-    dv.setUint16(off + 5, e.epoch);
-    dv.setUint16(off + 7, e.wrapped.length);
-    off += KEY_ENTRY_HEADER_LENGTH_BYTES;
-    out.set(e.wrapped, offset + off);
-    off += e.wrapped.length;
-  }
 }
 
 /** Encode the signed part of `msg` (for signing). */

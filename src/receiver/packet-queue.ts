@@ -8,7 +8,13 @@ export interface Queued {
   readonly bytes: Uint8Array;
   readonly arrivedAtMs: number;
   /** Set when the packet authenticated on arrival and only waits for its turn. */
-  readonly decrypted?: { readonly packet: Uint8Array; readonly index: number; readonly ssrc: Ssrc };
+  readonly decrypted?: {
+    readonly packet: Uint8Array;
+    readonly payloadStart: number;
+    readonly payloadEnd: number;
+    readonly index: number;
+    readonly ssrc: Ssrc;
+  };
 }
 
 export class PacketQueue {

@@ -3,8 +3,7 @@
 import dgram from 'node:dgram';
 import type { Logger } from 'pino';
 import { asProgrammeId, type KeyId, type Ssrc } from '../ids.js';
-import { decodeRtpHeader } from '../packet/rtp-header.js';
-import { SrtpReceiver, srtpParams, type SrtpRejectReason } from '../srtp/index.js';
+import { SrtpReceiver, srtpParams, type SrtpRejectReason, type SrtpUnprotectResult } from '../srtp/index.js';
 import type { ProgrammeInfo } from '../server/client.js';
 import { PacketQueue } from './packet-queue.js';
 import type { MediaSink } from './sinks.js';
@@ -22,7 +21,13 @@ import { periodOf } from '../keys/service-key.js';
 const SUBSCRIBER_FALLBACK_MS = 1000;
 
 /** Why a media datagram produced no output: the SRTP reasons, plus the receiver's own. */
-export type RejectReason = SrtpRejectReason | 'not_rtp' | 'hold_overflow';
+export type RejectReason = SrtpRejectReason | 'hold_overflow';
+
+/** A packet that authenticated: the sender's RTP packet and where its payload lies. */
+type Delivered = Pick<
+  Extract<SrtpUnprotectResult, { ok: true }>,
+  'packet' | 'payloadStart' | 'payloadEnd' | 'index' | 'ssrc'
+>;
 
 export interface ReceiverOptions {
   readonly programme: ProgrammeInfo;
@@ -329,18 +334,12 @@ export class Receiver {
     }
   }
 
-  #deliver({ packet, index, ssrc }: { packet: Uint8Array; index: number; ssrc: Ssrc }): void {
-    this.#started.add(ssrc);
-    const h = decodeRtpHeader(packet);
-    if (!h.ok) {
-      this.#reject('not_rtp');
-      return;
-    }
+  #deliver(r: Delivered): void {
+    this.#started.add(r.ssrc);
     this.stats.packetsDecrypted++;
-    this.stats.firstDecryptedIndex ??= index;
-    const pad = h.header.padding ? packet[packet.length - 1]! : 0;
-    const payload = packet.subarray(h.headerLengthBytes, packet.length - pad);
-    for (const sink of this.#opts.sinks) sink.write(packet, payload);
+    this.stats.firstDecryptedIndex ??= r.index;
+    const payload = r.packet.subarray(r.payloadStart, r.payloadEnd);
+    for (const sink of this.#opts.sinks) sink.write(r.packet, payload);
   }
 
   #reject(reason: RejectReason): void {

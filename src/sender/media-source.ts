@@ -3,7 +3,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import dgram from 'node:dgram';
-import { decodeRtpHeader } from '../packet/rtp-header.js';
+import { decodeRtpHeader, decodeRtpPadding } from '../packet/rtp-header.js';
 import { TsChunker } from './ts-chunker.js';
 
 export type MediaInput =
@@ -58,7 +58,12 @@ async function* readDatagrams(
         rejected++;
         return;
       }
-      queue.push(msg.subarray(h.headerLengthBytes, msg.length - paddingBytes(msg)));
+      const padding = decodeRtpPadding(msg, h.headerLengthBytes);
+      if (!padding.ok) {
+        rejected++;
+        return;
+      }
+      queue.push(msg.subarray(h.headerLengthBytes, msg.length - padding.paddingBytes));
     } else {
       queue.push(msg);
     }
@@ -95,10 +100,6 @@ async function* readDatagrams(
     socket.close();
     if (rejected > 0) process.emitWarning(`media input: ${rejected} datagrams were not RTP and were dropped`);
   }
-}
-
-function paddingBytes(packet: Uint8Array): number {
-  return (packet[0]! & 0x20) !== 0 && packet.length > 0 ? packet[packet.length - 1]! : 0;
 }
 
 /** Throws unless the file starts with MPEG-TS packets (checked on its first 64 KiB), before anything goes on air. */

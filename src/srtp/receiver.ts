@@ -35,6 +35,9 @@ export type SrtpUnprotectResult =
   | {
       readonly ok: true;
       readonly packet: Uint8Array;
+      /** Where the RTP payload lies in `packet`: after the header, before any padding (already validated). */
+      readonly payloadStart: number;
+      readonly payloadEnd: number;
       readonly index: number;
       readonly keyId: KeyId;
       readonly ssrc: Ssrc;
@@ -171,11 +174,13 @@ export class SrtpReceiver {
     if (!t.unprotect(authenticated, headerLengthBytes, header.ssrc, index, trailer.trailer.tag, packet)) {
       return { ok: false, reason: 'auth_fail', keyId };
     }
-    if (!decodeRtpPadding(packet, headerLengthBytes).ok) return { ok: false, reason: 'bad_padding', keyId };
+    const padding = decodeRtpPadding(packet, headerLengthBytes);
+    if (!padding.ok) return { ok: false, reason: 'bad_padding', keyId };
     if (stream !== undefined && !stream.accepts(index)) return { ok: false, reason: 'replay', keyId };
 
     this.#streams.commit(header.ssrc, index);
-    return { ok: true, packet, index, keyId, ssrc: header.ssrc };
+    const payloadEnd = packet.byteLength - padding.paddingBytes;
+    return { ok: true, packet, payloadStart: headerLengthBytes, payloadEnd, index, keyId, ssrc: header.ssrc };
   }
 
   /** The key, unless absent or past its grace period (then it is deleted here). */

@@ -347,11 +347,6 @@ export class Receiver {
     const by = this.stats.rejectedByReason;
     by[reason] = (by[reason] ?? 0) + 1;
   }
-
-  /** For the status line. */
-  get streamSsrcState(): (ssrc: Ssrc) => { roc: number; lastSeq: number } | undefined {
-    return (ssrc) => this.#srtp.streamState(ssrc);
-  }
 }
 
 async function bindGroup(socket: dgram.Socket, group: string, port: number, iface: string): Promise<void> {

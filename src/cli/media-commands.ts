@@ -120,7 +120,7 @@ export function registerMediaCommands(program: Command): void {
       });
       try {
         const done = await sender.run(readMedia(input, { signal: stop.signal }));
-        emit('done', { ...done, segments: done.segment + 1 });
+        emit('done', { ...done, segments: done.segment + 1, segmentRanges: sender.segmentRanges });
         log.info({ ...done }, 'programme sent');
       } finally {
         await sender.close();
@@ -187,7 +187,14 @@ export function registerMediaCommands(program: Command): void {
         openKeyMessage: keyMessageOpener(credentials.serverPublicKey),
         fetchSegmentKey: async (segment) => {
           const r = await client.requestSegmentKey(programme.id, segment);
-          return r.ok ? { ok: true, key: r.segmentKey } : { ok: false, code: r.code, retryable: r.retryable };
+          return r.ok
+            ? { ok: true, key: r.segmentKey }
+            : {
+                ok: false,
+                code: r.code,
+                retryable: r.retryable,
+                ...(r.retryAfterMs !== undefined && { retryAfterMs: r.retryAfterMs }),
+              };
         },
         serviceKeys,
         fetchServiceKey: async (serviceId, period) => {

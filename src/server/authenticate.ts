@@ -48,7 +48,12 @@ export interface Authenticated {
 
 /** The route's work once the client is authenticated; runs inside the request's transaction. */
 export type ClientWork<T> = (tx: StoreTx, auth: Authenticated, deny: Deny) => Promise<Outcome<T>>;
-export type Deny = (code: ErrorCode, message: string, subject?: Partial<Subject>) => Promise<Outcome<never>>;
+export type Deny = (
+  code: ErrorCode,
+  message: string,
+  subject?: Partial<Subject>,
+  retryAfterMs?: number,
+) => Promise<Outcome<never>>;
 
 const u32 = (v: unknown): number | null =>
   typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff ? v : null;
@@ -114,9 +119,9 @@ export async function runClientRequest<T>(
       keyId: null,
       ...claimedSubject(req.body),
     };
-    const deny: Deny = async (code, message, more = {}) => {
+    const deny: Deny = async (code, message, more = {}, retryAfterMs) => {
       await tx.log.append(record(nowMs, event, { ...subject, ...more }, 'denied', code));
-      return { ok: false, error: new KeyServerError(code, message) };
+      return { ok: false, error: new KeyServerError(code, message, retryAfterMs) };
     };
 
     const parsed = parseAuthHeaders(req.headers);

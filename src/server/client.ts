@@ -128,7 +128,13 @@ const contentKeySchema = z.object({
   keyMessage: b64,
   segmentKeyMessage: b64.nullable().optional(),
 });
-const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) });
+const errorSchema = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    retryAfterMs: z.int().min(0).max(3_600_000).optional(),
+  }),
+});
 
 type Answer = { readonly ok: true; readonly status: number; readonly json: unknown } | Refusal;
 
@@ -346,10 +352,13 @@ export class KeyServerClient {
       }
       if (res.ok) return { ok: true, status: res.status, json };
       const e = errorSchema.safeParse(json);
-      last =
-        e.success && isErrorCode(e.data.error.code)
-          ? this.#refusal(e.data.error.code, res.status, e.data.error.message)
-          : this.#refusal('bad_response', res.status, `HTTP ${res.status} without a keycast error body`);
+      if (e.success && isErrorCode(e.data.error.code)) {
+        const { code, message, retryAfterMs } = e.data.error;
+        last = this.#refusal(code, res.status, message);
+        if (retryAfterMs !== undefined) last = { ...last, retryAfterMs };
+      } else {
+        last = this.#refusal('bad_response', res.status, `HTTP ${res.status} without a keycast error body`);
+      }
       if (res.status !== 503) return last;
     }
     return last;

@@ -11,8 +11,9 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'invalid_request',
 };
 
-function send(reply: FastifyReply, code: ErrorCode, message: string): FastifyReply {
-  const body: ErrorBody = { error: { code, message } };
+function send(reply: FastifyReply, code: ErrorCode, message: string, retryAfterMs?: number): FastifyReply {
+  const body: ErrorBody = { error: { code, message, ...(retryAfterMs !== undefined && { retryAfterMs }) } };
+  if (retryAfterMs !== undefined) void reply.header('retry-after', String(Math.ceil(retryAfterMs / 1000)));
   return reply.status(ERROR_CODES[code].status).type('application/json').send(body);
 }
 
@@ -20,7 +21,7 @@ export function installErrorMapper(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError | KeyServerError, req: FastifyRequest, reply: FastifyReply) => {
     if (err instanceof KeyServerError) {
       if (err.status >= 500) req.log.warn({ code: err.code }, err.message);
-      return send(reply, err.code, err.message);
+      return send(reply, err.code, err.message, err.retryAfterMs);
     }
     const mapped = err.code === undefined ? undefined : FASTIFY_CODES[err.code];
     if (mapped !== undefined) return send(reply, mapped, err.message);

@@ -12,7 +12,7 @@ export const ERROR_CODES = {
   not_entitled: { status: 403, retryable: false },
   unknown_programme: { status: 404, retryable: false },
   unknown_segment: { status: 400, retryable: false },
-  segment_not_available: { status: 409, retryable: true },
+  not_yet: { status: 409, retryable: true },
   segment_not_monotonic: { status: 409, retryable: false },
   request_id_conflict: { status: 409, retryable: false },
   // Subscriptions and service keys.
@@ -44,6 +44,8 @@ export class KeyServerError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** For `not_yet`: when to ask again, in ms from now (also sent as a Retry-After header, in seconds). */
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.status = ERROR_CODES[code].status;
@@ -51,5 +53,5 @@ export class KeyServerError extends Error {
 }
 
 export interface ErrorBody {
-  readonly error: { readonly code: ErrorCode; readonly message: string };
+  readonly error: { readonly code: ErrorCode; readonly message: string; readonly retryAfterMs?: number };
 }

@@ -21,6 +21,8 @@ export interface Refusal {
   readonly message: string;
   /** The key server's URL the request went to (set by KeyServerClient; absent in refusals made elsewhere). */
   readonly serverUrl?: string;
+  /** For `not_yet`: ask again after this many ms (the server's `error.retryAfterMs`). */
+  readonly retryAfterMs?: number;
 }
 
 export function refusal(code: ErrorCode | ClientErrorCode, status: number, message: string): Refusal {

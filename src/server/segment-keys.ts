@@ -41,7 +41,6 @@ export async function segmentKey(
   return openSegmentKey(ctx.secrets.masterKey, programmeId, segment, epoch, row.wrappedKey);
 }
 
-/** A segment number from untrusted JSON: an integer 0..2^32-1, else undefined. */
 /**
  * The answer already given to (client, requestId), for an idempotent retry; a conflict when the id was used for
  * another request; undefined when the request is new.
@@ -64,6 +63,29 @@ export async function storedAnswer<Body>(
   return { ok: true, body: JSON.parse(previous.response!) as Body };
 }
 
+/** The longest a `not_yet` answer tells a client to wait, and the wait before the sender has started. */
+const NOT_YET_MAX_WAIT_MS = 60_000;
+const NOT_YET_UNSTARTED_WAIT_MS = 1000;
+
+/**
+ * When segment `segment` (beyond latest + 1) will be published: a segment is published when the one before it goes
+ * on the air, so the wait is until segment - 1 starts, estimated from the latest segment's start and the segment
+ * length; at least 100 ms, at most a minute. Before the sender has started: a second.
+ */
+async function notYetRetryAfterMs(
+  tx: StoreTx,
+  p: ProgrammeRow,
+  latest: SegmentIndex | undefined,
+  segment: SegmentIndex,
+  nowMs: number,
+): Promise<number> {
+  if (latest === undefined) return NOT_YET_UNSTARTED_WAIT_MS;
+  const startMs = (await tx.contentKeys.segmentStartMs(p.id, latest)) ?? nowMs;
+  const publishedAtMs = startMs + (segment - 1 - latest) * p.segmentLengthMs;
+  return Math.min(NOT_YET_MAX_WAIT_MS, Math.max(100, Math.ceil(publishedAtMs - nowMs)));
+}
+
+/** A segment number from untrusted JSON: an integer 0..2^32-1, else undefined. */
 export function validSegment(v: unknown): SegmentIndex | undefined {
   return typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff
     ? (v as SegmentIndex)
@@ -134,10 +156,12 @@ export async function deliverSegmentKey(
   }
   const latest = await tx.contentKeys.latestSegment(p.id);
   if (segment > (latest ?? -1) + 1) {
+    const retryAfterMs = await notYetRetryAfterMs(tx, p, latest, segment, auth.nowMs);
     return deny(
-      'segment_not_available',
-      `segment ${segment} is too far ahead: the sender is at segment ${latest ?? 'none yet'}`,
+      'not_yet',
+      `segment ${segment} is not yet published: the sender is at segment ${latest ?? 'none yet'}; ask again in ${retryAfterMs} ms`,
       { serviceId: p.serviceId },
+      retryAfterMs,
     );
   }
   const psk = await segmentKey(ctx, tx, p.id, segment, CURRENT_EPOCH, auth.nowMs);

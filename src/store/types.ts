@@ -180,6 +180,8 @@ export interface ContentKeyTable {
   insert(row: ContentKeyRow): Promise<void>;
   /** The highest segment any content key of the programme was issued for, or undefined. */
   latestSegment(programmeId: ProgrammeId): Promise<SegmentIndex | undefined>;
+  /** When the segment went on the air: the earliest activation of its content keys, or undefined if none. */
+  segmentStartMs(programmeId: ProgrammeId, segment: SegmentIndex): Promise<number | undefined>;
   list(programmeId: ProgrammeId): Promise<ContentKeyRow[]>;
 }
 

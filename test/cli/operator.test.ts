@@ -143,7 +143,7 @@ describe('keycast operator commands', () => {
     );
     expect([refused.code, json(refused.stdout)]).toEqual([
       1,
-      expect.objectContaining({ ok: false, code: 'segment_not_available' }),
+      expect.objectContaining({ ok: false, code: 'not_yet' }),
     ]);
 
     const exited = new Promise<number | null>((resolve) => server.on('exit', (code) => resolve(code)));

@@ -26,7 +26,8 @@ afterEach(async () => {
 function expectRefused(res: LightMyRequestResponse, code: string, status: number): void {
   expect(res.statusCode).toBe(status);
   const body = res.json<{ error: { code: string; message: string } }>();
-  expect(body).toEqual({ error: { code, message: expect.any(String) } });
+  const retry = code === 'not_yet' ? { retryAfterMs: expect.any(Number) as unknown } : {};
+  expect(body).toEqual({ error: { code, message: expect.any(String), ...retry } });
   for (const k of ['wrappedKey', 'wrappedContentKey', 'keyMessage']) expect(res.body).not.toContain(k);
 }
 
@@ -172,25 +173,24 @@ describe('refusals', () => {
     await expectDenialLogged('unknown_segment');
   });
 
-  it('segment_not_available (409): more than one segment beyond the sender', async () => {
+  it('not_yet (409): more than one segment beyond the sender, with the time to ask again', async () => {
     await entitle();
-    // Before the sender has asked for anything, segment 0 is available and 1 is not.
-    expectRefused(
-      await inject(f, f.receiver, segmentRequest(f.programme.id, 1)),
-      'segment_not_available',
-      409,
-    );
-    await expectDenialLogged('segment_not_available', { segment: 1 });
+    // Before the sender has asked for anything, segment 0 is available and 1 is not: ask again in a second.
+    const early = await inject(f, f.receiver, segmentRequest(f.programme.id, 1));
+    expectRefused(early, 'not_yet', 409);
+    expect(early.json()).toMatchObject({ error: { retryAfterMs: 1000 } });
+    expect(early.headers['retry-after']).toBe('1');
+    await expectDenialLogged('not_yet', { segment: 1 });
     const ck = await inject(f, f.sender, contentKeyRequest(f, 3));
     expect(ck.statusCode).toBe(200);
     expect((await inject(f, f.receiver, segmentRequest(f.programme.id, 4))).statusCode).toBe(200);
+    // Segment 5 is published when segment 4 starts: one segment length after segment 3's first key activates.
     const res = await inject(f, f.receiver, segmentRequest(f.programme.id, 5));
-    expectRefused(res, 'segment_not_available', 409);
-    expect((await requestLog(f)).at(-1)).toMatchObject({
-      outcome: 'denied',
-      code: 'segment_not_available',
-      segment: 5,
-    });
+    expectRefused(res, 'not_yet', 409);
+    const { retryAfterMs } = res.json<{ error: { retryAfterMs: number } }>().error;
+    expect(retryAfterMs).toBe(Math.min(60_000, 1000 + f.programme.segmentLengthMs));
+    expect(res.headers['retry-after']).toBe(String(Math.ceil(retryAfterMs / 1000)));
+    expect((await requestLog(f)).at(-1)).toMatchObject({ outcome: 'denied', code: 'not_yet', segment: 5 });
   });
 
   it('forbidden_role (403): a receiver asking for content keys', async () => {

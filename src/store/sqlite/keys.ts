@@ -123,6 +123,11 @@ export function sqliteContentKeys(db: Database.Database): ContentKeyTable {
   const latest = db
     .prepare<[number], number | null>('SELECT max(segment) FROM content_keys WHERE programme_id = ?')
     .pluck();
+  const start = db
+    .prepare<[number, number], number | null>(
+      'SELECT min(activates_at_ms) FROM content_keys WHERE programme_id = ? AND segment = ?',
+    )
+    .pluck();
   const list = db.prepare<[number], RawContentKey>(
     'SELECT * FROM content_keys WHERE programme_id = ? ORDER BY key_id',
   );
@@ -135,6 +140,11 @@ export function sqliteContentKeys(db: Database.Database): ContentKeyTable {
       settle(() => {
         const v = latest.get(programmeId);
         return v === null || v === undefined ? undefined : asSegmentIndex(v);
+      }),
+    segmentStartMs: (programmeId, segment) =>
+      settle(() => {
+        const v = start.get(programmeId, segment);
+        return v === null || v === undefined ? undefined : v;
       }),
     list: (programmeId) => settle(() => list.all(programmeId).map(contentKeyRow)),
   };

@@ -8,7 +8,7 @@ import { SrtpSender, srtpParams } from '../srtp/index.js';
 import { KeyServerRefusalError } from '../server/client.js';
 import { MulticastOut } from './multicast-out.js';
 import { TsChunker, pcrTicksToMs, type MediaChunk } from './ts-chunker.js';
-import type { IssuedContentKey, SenderOptions, SenderProgress } from './types.js';
+import type { IssuedContentKey, SegmentRange, SenderOptions, SenderProgress } from './types.js';
 
 export type * from './types.js';
 
@@ -62,6 +62,9 @@ export class Sender {
   #fatal: Error | undefined;
   readonly #firstPeriod: number;
   #lastIssue: Promise<unknown> = Promise.resolve();
+  /** Per segment sent: its packets and TS bytes (see SegmentRange). */
+  readonly #segmentRanges: { -readonly [K in keyof SegmentRange]: SegmentRange[K] }[] = [];
+  #tsBytesSent = 0;
 
   constructor(opts: SenderOptions) {
     const { programme } = opts;
@@ -92,6 +95,11 @@ export class Sender {
           : this.#segmentOf(this.#period) - this.#segmentOf(this.#firstPeriod) + 1,
       mediaMs: this.#mediaMs,
     };
+  }
+
+  /** Where each segment this run sent lies, by SRTP index and TS byte offset, in order. */
+  get segmentRanges(): readonly SegmentRange[] {
+    return this.#segmentRanges.map((r) => ({ ...r }));
   }
 
   async open(): Promise<void> {
@@ -192,11 +200,34 @@ export class Sender {
     const r = this.#srtp.protect(rtp);
     if (!r.ok) throw new Error(`SRTP protect failed: ${r.reason}`);
     this.#out.send(r.packet, this.#opts.programme.port);
+    this.#noteSegment(this.#segmentOf(period), chunk.payload.length);
     this.#packetsSent++;
     this.#bytesSent += r.packet.length;
     this.#seq = (this.#seq + 1) & 0xffff;
     if (this.#seq === 0) this.#roc++;
     if (this.#packetsSent % 50 === 0) this.#opts.onProgress?.(this.progress);
+  }
+
+  /** Counts the packet just sent (at the current sequence number) into its segment's range. */
+  #noteSegment(segment: number, tsBytes: number): void {
+    const index = this.#roc * 0x10000 + this.#seq;
+    const last = this.#segmentRanges.at(-1);
+    if (last?.segment === segment) {
+      last.lastIndex = index;
+      last.packets++;
+      last.tsByteEnd += tsBytes;
+    } else {
+      const start = this.#tsBytesSent;
+      this.#segmentRanges.push({
+        segment,
+        firstIndex: index,
+        lastIndex: index,
+        packets: 1,
+        tsByteStart: start,
+        tsByteEnd: start + tsBytes,
+      });
+    }
+    this.#tsBytesSent += tsBytes;
   }
 
   /** Waits until the wall clock reaches the chunk's media time (scaled by speed). */

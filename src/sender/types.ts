@@ -40,6 +40,20 @@ export interface SenderProgress {
   readonly mediaMs: number;
 }
 
+/**
+ * Where one programme segment lies in what this run sent: its packets by SRTP index (ROC·2^16 + SEQ) and its TS
+ * bytes as offsets into the concatenated RTP payloads, [tsByteStart, tsByteEnd). For a clean MPEG-TS file those
+ * are offsets into the file. Every packet carries a full chunk of TS packets except possibly the very last.
+ */
+export interface SegmentRange {
+  readonly segment: number;
+  readonly firstIndex: number;
+  readonly lastIndex: number;
+  readonly packets: number;
+  readonly tsByteStart: number;
+  readonly tsByteEnd: number;
+}
+
 export interface SenderOptions {
   readonly programme: ProgrammeInfo;
   readonly issueContentKey: ContentKeyIssuer;

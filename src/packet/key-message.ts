@@ -47,6 +47,10 @@
 //
 // profile is the IANA DTLS-SRTP protection profile value (src/packet/profile-code.ts).
 //
+// A content_key entry with wrapKind psk names a programme segment key by wrapKeyId = segment and epoch = the PSK's
+// epoch. A message may carry several (claim 12: the first key of a segment also under the previous segment's PSK,
+// for a seamless rollover); the content key belongs to the newest segment its entries name.
+//
 // segment_key body (type = 2): the programme segment key (PSK) of (programmeId, segment, epoch), each entry one
 // copy of it wrapped under another key; valid (on the air) from activatesAtMs to expiresAtMs.
 //

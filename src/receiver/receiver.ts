@@ -16,9 +16,28 @@ import {
   type OpenedSegmentKey,
 } from './key-message-gate.js';
 import { periodOf } from '../keys/service-key.js';
+import { ERROR_CODES, isErrorCode } from '../server/errors.js';
+import { CLIENT_ERROR_CODES } from '../server/refusal.js';
 
 /** How long a subscriber's packets wait for a segment key by multicast before it asks the key server for it. */
 const SUBSCRIBER_FALLBACK_MS = 1000;
+
+/** How many key ids seen in packets, but not installed, the receiver remembers (see #wantKey). */
+const MAX_NEEDED_KEYS = 16;
+
+type ContentKeyMaterial = { masterKey: Uint8Array; masterSalt: Uint8Array };
+
+/** The segment a content key belongs to: the newest its message names (src/packet/key-message.ts). */
+function segmentOf(ck: OpenedContentKey): number | undefined {
+  return ck.segments.length === 0 ? undefined : Math.max(...ck.segments);
+}
+
+/** A refusal that asking again will not change (e.g. not_entitled), as against a key server that did not answer. */
+function isFinalRefusal(code: string | undefined): boolean {
+  if (code === undefined) return false;
+  if (isErrorCode(code)) return !ERROR_CODES[code].retryable;
+  return code in CLIENT_ERROR_CODES && !CLIENT_ERROR_CODES[code as keyof typeof CLIENT_ERROR_CODES].retryable;
+}
 
 /** Why a media datagram produced no output: the SRTP reasons, plus the receiver's own. */
 export type RejectReason = SrtpRejectReason | 'hold_overflow';
@@ -70,6 +89,8 @@ export interface ReceiverStats {
   serviceKeyRefusals: { period: string; code: string }[];
   /** Segment keys taken from segment_key messages under a service key. */
   segmentKeysFromMulticast: number;
+  /** Content keys installed from their copy under the previous segment's key (claim 12 rollover). */
+  rolloverKeys: number;
   firstDecryptedIndex: number | undefined;
 }
 
@@ -87,6 +108,7 @@ export class Receiver {
     refusals: [],
     serviceKeyRefusals: [],
     segmentKeysFromMulticast: 0,
+    rolloverKeys: 0,
     firstDecryptedIndex: undefined,
   };
   readonly #opts: ReceiverOptions;
@@ -104,6 +126,8 @@ export class Receiver {
   readonly #now: () => number;
   #drainTimer: NodeJS.Timeout | undefined;
   readonly #live = new Set<KeyId>();
+  /** Key ids that packets arrived under before the key was installed: the stream needs them now (claim 12). */
+  readonly #needed = new Set<KeyId>();
   /** SSRCs with at least one packet handed on. */
   readonly #started = new Set<Ssrc>();
 
@@ -214,27 +238,60 @@ export class Receiver {
     }
   }
 
-  /** Installs every announced content key whose segment key we hold; asks for the segment keys we lack. */
+  /**
+   * Installs every announced content key whose segment key we hold; asks for the segment keys we lack. A content
+   * key belongs to the newest segment its message names and is installed with that segment's key; the copy under
+   * the previous segment's key (claim 12) only as #rolloverKey allows.
+   */
   #installPending(): void {
     for (const ck of this.#gate.pending()) {
       if (this.#srtp.hasKey(ck.keyId)) {
         this.#gate.installed(ck.keyId);
         continue;
       }
-      for (const segment of ck.segments) {
-        // A subscriber waits for the segment_key message; others ask the key server.
-        const psk = this.subscriber ? this.#segmentKeys.peek(segment) : this.#segmentKeys.get(segment);
-        if (psk === undefined) continue;
-        const key = ck.unwrap(segment, psk);
-        if (key === undefined) continue;
-        this.#install(ck, key);
-        break;
-      }
+      const key = this.#ownKey(ck) ?? this.#rolloverKey(ck);
+      if (key !== undefined) this.#install(ck, key);
     }
     this.#drain();
   }
 
-  #install(ck: OpenedContentKey, key: { masterKey: Uint8Array; masterSalt: Uint8Array }): void {
+  /** The content key under the key of its own segment; asks for that segment key (a subscriber waits for it). */
+  #ownKey(ck: OpenedContentKey): ContentKeyMaterial | undefined {
+    const segment = segmentOf(ck);
+    if (segment === undefined) return undefined;
+    const psk = this.subscriber ? this.#segmentKeys.peek(segment) : this.#segmentKeys.get(segment);
+    return psk === undefined ? undefined : ck.unwrap(segment, psk);
+  }
+
+  /**
+   * Seamless rollover (claim 12): the first content key of segment N also comes wrapped under PSK(N-1). That copy
+   * is used only when packets are arriving under the key (the boundary has come) while PSK(N) is still on its way:
+   * neither held nor refused. A receiver whose request for segment N was refused never uses it, so one entitled only
+   * to N-1 stops exactly at the boundary. It asks for PSK(N) as soon as the key is announced, a lead ahead of the
+   * boundary, so a refusal is normally known in time; a receiver that reaches the boundary before its answer does
+   * decrypt this one crypto period of N (see docs/key-server.md, Rollover).
+   */
+  #rolloverKey(ck: OpenedContentKey): ContentKeyMaterial | undefined {
+    const segment = segmentOf(ck);
+    if (segment === undefined || !this.#needed.has(ck.keyId)) return undefined;
+    if (this.#segmentKeys.peek(segment) !== undefined) return undefined; // held: only its own copy counts
+    if (isFinalRefusal(this.#segmentKeys.refusal(segment))) return undefined;
+    for (const earlier of ck.segments) {
+      if (earlier >= segment) continue;
+      const psk = this.#segmentKeys.peek(earlier);
+      const key = psk === undefined ? undefined : ck.unwrap(earlier, psk);
+      if (key === undefined) continue;
+      this.stats.rolloverKeys++;
+      this.#opts.log.info(
+        { keyId: ck.keyId, segment, under: earlier },
+        'content key taken under the previous segment key',
+      );
+      return key;
+    }
+    return undefined;
+  }
+
+  #install(ck: OpenedContentKey, key: ContentKeyMaterial): void {
     // The stream's index starts from the earliest key's first packet, whatever order the keys arrive in, until
     // a packet has been handed on (then the stream's own state rules).
     const state = this.#srtp.streamState(ck.ssrc);
@@ -244,6 +301,7 @@ export class Receiver {
     }
     this.#srtp.addKey({ keyId: ck.keyId, masterKey: key.masterKey, masterSalt: key.masterSalt });
     this.#gate.installed(ck.keyId);
+    this.#needed.delete(ck.keyId);
     // Key ids only increase: keep the newest two live, retire the rest (usable for a grace period, then zeroized).
     this.#live.add(ck.keyId);
     const newest = Math.max(...this.#live);
@@ -298,13 +356,21 @@ export class Receiver {
         else this.#reject(r.reason);
         continue;
       }
-      // Worth waiting for only while its key is on the way: a key installed and since retired is not coming back.
-      const coming = r.keyId !== undefined && this.#gate.isPending(r.keyId);
+      // Worth waiting for only while its key is on the way: a key installed and since retired is not coming back,
+      // nor one whose segment key the key server refused.
+      const coming = r.keyId !== undefined && this.#gate.isPending(r.keyId) && !this.#refused(r.keyId);
       const hopeless = !coming && this.#queue.decryptedCount > 0;
       if (!final && !hopeless && !this.#queue.isExpired(item, now)) return;
       this.#queue.shift();
       this.#reject('unknown_key');
     }
+  }
+
+  /** The key server refused the segment key of announced content key `keyId` for good (e.g. not_entitled). */
+  #refused(keyId: KeyId): boolean {
+    const ck = this.#gate.announced(keyId);
+    const segment = ck === undefined ? undefined : segmentOf(ck);
+    return segment !== undefined && isFinalRefusal(this.#segmentKeys.refusal(segment));
   }
 
   /** A subscriber asks for the segment keys its packets have waited for too long (see #wantKey). */
@@ -316,22 +382,29 @@ export class Receiver {
     }
   }
 
+  /** Packets are arriving under `keyId`, which is not installed: ask for its segment key; maybe roll over. */
   #wantKey(keyId: KeyId | undefined): void {
     if (keyId === undefined) return;
+    this.#needed.add(keyId);
+    if (this.#needed.size > MAX_NEEDED_KEYS) this.#needed.delete(this.#needed.values().next().value!);
     const ck = this.#gate.announced(keyId);
     if (ck === undefined) return; // its key message has not arrived yet; it will trigger the install
+    const segment = segmentOf(ck);
+    if (segment === undefined) return;
     const now = this.#now();
-    for (const segment of ck.segments) {
-      if (this.subscriber) {
-        // The segment key comes by multicast. If its packets have waited SUBSCRIBER_FALLBACK_MS without it (a
-        // programme sold per segment only multicasts none), ask the key server after all.
-        const since = this.#waitingSince.get(segment) ?? now;
-        this.#waitingSince.set(segment, since);
-        if (this.#waitingSince.size > 8) this.#waitingSince.delete(this.#waitingSince.keys().next().value!);
-        if (now - since < SUBSCRIBER_FALLBACK_MS) continue;
-      }
+    if (this.subscriber) {
+      // The segment key comes by multicast. If its packets have waited SUBSCRIBER_FALLBACK_MS without it (a
+      // programme sold per segment only multicasts none), ask the key server after all.
+      const since = this.#waitingSince.get(segment) ?? now;
+      this.#waitingSince.set(segment, since);
+      if (this.#waitingSince.size > 8) this.#waitingSince.delete(this.#waitingSince.keys().next().value!);
+      if (now - since >= SUBSCRIBER_FALLBACK_MS) this.#segmentKeys.want(segment);
+    } else {
       this.#segmentKeys.want(segment);
     }
+    if (!this.#gate.isPending(keyId)) return;
+    const key = this.#rolloverKey(ck);
+    if (key !== undefined) this.#install(ck, key);
   }
 
   #deliver(r: Delivered): void {

@@ -3,6 +3,12 @@
 // CK wrapped for the sender and a signed content_key key message whose entry is the CK wrapped under the segment's
 // PSK — the message the sender multicasts. Segments only move forward per programme.
 //
+// Rollover (claim 12): the first content key of segment s, when the programme's previous content key belonged to
+// segment s - 1, is wrapped twice in its one message: under PSK(s) and under PSK(s - 1). The sender puts it on the
+// air at least its lead before the boundary and repeats it, so a receiver that holds either segment key has the
+// next content key before the first packet of s; the receiver's policy decides when the copy under PSK(s - 1) may
+// be used (src/receiver/receiver.ts). The key belongs to s, the newest segment its entries name.
+//
 // When the programme may be watched on a subscription, the answer also carries a signed segment_key message: the
 // segment's PSK wrapped under the service key (SK) of the current period, and under the next period's SK as well
 // when the message is still on the air within one segment of the period change (claim 9). The sender multicasts
@@ -109,6 +115,20 @@ export async function issueContentKey(
     epoch: CURRENT_EPOCH,
     keyId,
   });
+  const entries: KeyEntry[] = [
+    { wrapKind: 'psk', wrapKeyId: segment, epoch: CURRENT_EPOCH, wrapped: wrappedUnderPsk },
+  ];
+  if (latest !== undefined && segment === latest + 1) {
+    const previous = await segmentKey(ctx, tx, p.id, latest, CURRENT_EPOCH, auth.nowMs);
+    const wrapped = wrapContentKeyUnderSegmentKey(previous, ck, p.profile, {
+      programmeId: p.id,
+      segment: latest,
+      epoch: CURRENT_EPOCH,
+      keyId,
+    });
+    previous.fill(0);
+    entries.push({ wrapKind: 'psk', wrapKeyId: latest, epoch: CURRENT_EPOCH, wrapped });
+  }
   const messageSeq = await tx.programmes.allocateMessageSeq(p.id);
   let segmentKeyMessage: Uint8Array | null = null;
   if (p.pricing !== 'per_segment') {
@@ -116,7 +136,7 @@ export async function issueContentKey(
     const periods = [current];
     if (expiresAtMs + p.segmentLengthMs >= periodStartMs(nextPeriod(current)))
       periods.push(nextPeriod(current));
-    const entries: KeyEntry[] = [];
+    const skEntries: KeyEntry[] = [];
     for (const period of periods) {
       const sk = await serviceKey(ctx, tx, p.serviceId, period, auth.nowMs);
       const wrapped = wrapSegmentKeyUnderServiceKey(sk, psk, {
@@ -127,7 +147,7 @@ export async function issueContentKey(
         epoch: CURRENT_EPOCH,
       });
       sk.fill(0);
-      entries.push({ wrapKind: 'service', wrapKeyId: p.serviceId, epoch: periodNumber(period), wrapped });
+      skEntries.push({ wrapKind: 'service', wrapKeyId: p.serviceId, epoch: periodNumber(period), wrapped });
     }
     segmentKeyMessage = signKeyMessage(
       {
@@ -139,7 +159,7 @@ export async function issueContentKey(
         epoch: CURRENT_EPOCH,
         activatesAtMs,
         expiresAtMs,
-        entries,
+        entries: skEntries,
       },
       ctx.secrets.signing.privateKey,
     );
@@ -159,7 +179,7 @@ export async function issueContentKey(
       mkiLengthBytes: p.mkiLengthBytes,
       activatesAtMs,
       expiresAtMs,
-      entries: [{ wrapKind: 'psk', wrapKeyId: segment, epoch: CURRENT_EPOCH, wrapped: wrappedUnderPsk }],
+      entries,
     },
     ctx.secrets.signing.privateKey,
   );

@@ -179,8 +179,11 @@ describe('content keys', () => {
     if (!v.ok || !ck.ok) return;
     // Each content key takes two message numbers: its content_key message and the segment_key message.
     expect(v.msg).toMatchObject({ programmeId: 1, keyId: 3, ssrc: 0x1234, roc: 0, seq: 100, messageSeq: 5 });
-    expect(v.msg.entries).toHaveLength(1);
-    expect(v.msg.entries[0]).toMatchObject({ wrapKind: 'psk', wrapKeyId: 1, epoch: 0 });
+    // The first key of segment 1 comes under PSK(1) and, for the rollover, under PSK(0) too (claim 12).
+    expect(v.msg.entries.map((e) => [e.wrapKind, e.wrapKeyId, e.epoch])).toEqual([
+      ['psk', 1, 0],
+      ['psk', 0, 0],
+    ]);
 
     const seg = (await inject(f, f.receiver, segmentRequest(1, 1))).json<SegmentKeyResponseBody>();
     const psk = unwrapSegmentKeyForClient(f.receiver.clientKey, b64(seg.wrappedKey), {

@@ -1,86 +1,38 @@
-// `keycast demo`: the whole system on the shipped sample, on this host only. A key server, a sender and three
-// receivers run as separate processes on loopback multicast (interface 127.0.0.1, TTL 0); the demo sets up a
-// temporary data directory, watches, then checks every claim it can see and prints the bill. The subscriber buys its
-// subscription through the key server's API (`keycast purchase subscription`) and keeps the service key it gets;
-// from then on it takes every segment key from the multicast, wrapped under that service key (claims 9-11).
+// `keycast demo`: the whole system on the shipped sample, on this host only. A key server, a sender and five
+// receivers (demo-cast.ts) run as separate processes on loopback multicast (interface 127.0.0.1, TTL 0); the demo
+// sets up a temporary data directory, watches, then checks every claim it can see (demo-checks.ts) and prints the
+// bill. The sender starts its RTP sequence number a few hundred packets below 2^16, so that it wraps early in the
+// programme; the late joiner starts only once the sender reports packets past the wrap.
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sha256Hex } from '../crypto/mac.js';
-import { rateLog, type Invoice } from '../billing/rate.js';
+import { rateLog } from '../billing/rate.js';
 import type { RatePlan } from '../billing/rate-plan.js';
-import { asSegmentIndex } from '../ids.js';
-import { writeCredentialsFile } from '../keys/credentials.js';
+import { TS_PACKET_BYTES, TS_PACKETS_PER_RTP } from '../packet/mpegts.js';
+import type { SegmentRange } from '../sender/types.js';
 import {
   createProgramme,
   createService,
-  enrolClient,
-  grantSegments,
   initDataDir,
   loadServerSecrets,
   openDataDirStore,
-  periodOf,
   verifyLog,
-  type LogRecord,
-  type Store,
 } from '../store/index.js';
 import { spawnKeycast, stopChild, type Child, type ChildEvent } from './child.js';
+import { enrol, RECEIVERS, segmentsEntitled, setUpCast, type CastMember } from './demo-cast.js';
+import { demoChecks } from './demo-checks.js';
+import { expectedOutput, matchesExpected } from './demo-expect.js';
+import type { DemoOptions, DemoReceiver, DemoSummary } from './demo-types.js';
+import { readBytesOrEmpty, readLog, statusLegend, statusLine, tail } from './demo-util.js';
+
+export type * from './demo-types.js';
 
 export const SAMPLE_PATH = fileURLToPath(new URL('../../samples/sample.ts', import.meta.url));
 
-export interface DemoOptions {
-  readonly input: string;
-  readonly speed: number;
-  readonly json: boolean;
-  readonly keep: boolean;
-  readonly cryptoPeriodMs: number;
-  readonly segmentLengthMs: number;
-  readonly status: (line: string) => void;
-}
-
-export interface DemoReceiver {
-  readonly name: string;
-  readonly clientId: number;
-  readonly entitled: boolean;
-  readonly entitlement: string;
-  readonly identical: boolean;
-  readonly outputSha256: string;
-  readonly outputBytes: number;
-  readonly packetsReceived: number;
-  readonly packetsDecrypted: number;
-  readonly packetsRejected: number;
-  readonly rejectedByReason: Record<string, number>;
-  readonly segmentKeyRequests: number;
-  /** Every key request the receiver made over HTTP (segment keys and service keys), after any purchase. */
-  readonly keyRequests: number;
-  /** Segment keys it took from the multicast under its service key. */
-  readonly segmentKeysFromMulticast: number;
-  readonly refusals: readonly { segment: number; code: string }[];
-}
-
-export interface DemoSummary {
-  readonly ok: boolean;
-  readonly checks: readonly { name: string; ok: boolean }[];
-  readonly input: { path: string; sha256: string; bytes: number };
-  readonly sender: { packetsSent: number; keysRotated: number; segments: number };
-  readonly keysRotated: number;
-  readonly receivers: readonly DemoReceiver[];
-  readonly log: { records: number; chainIntact: boolean };
-  readonly billing: Invoice & { readonly plan: RatePlan };
-  readonly dataDir: string | null;
-}
-
-interface ReceiverSpec {
-  readonly name: string;
-  readonly entitlement: 'subscription' | 'per_segment' | 'none';
-}
-
-const RECEIVERS: readonly ReceiverSpec[] = [
-  { name: 'subscriber', entitlement: 'subscription' },
-  { name: 'pay-per-segment', entitlement: 'per_segment' },
-  { name: 'no-entitlement', entitlement: 'none' },
-];
+/** The sequence number wraps after this many packets, or after a third of a shorter input. */
+const WRAP_AFTER_PACKETS = 700;
 
 export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
   const dir = await mkdtemp(join(tmpdir(), 'keycast-demo-'));
@@ -95,6 +47,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoSummary> {
 }
 
 async function demoIn(dir: string, data: string, opts: DemoOptions, children: Child[]): Promise<DemoSummary> {
+  const inputBytes = await readFile(opts.input);
+  const packetsEstimate = Math.floor(inputBytes.length / (TS_PACKETS_PER_RTP * TS_PACKET_BYTES));
+  const wrapAfterPackets = Math.max(1, Math.min(WRAP_AFTER_PACKETS, Math.floor(packetsEstimate / 3)));
+  const initialSeq = 0x10000 - wrapAfterPackets;
+
   await initDataDir(data);
   const store = openDataDirStore(data);
   try {
@@ -124,70 +81,26 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
     const url = String((await server.waitFor('listening')).url);
     opts.status(`key server listening on ${url}`);
 
-    const enrol = async (name: string, role: 'sender' | 'receiver') => {
-      const { client, credentials } = await enrolClient(store, secrets, { name, role, serverUrl: url });
-      const path = join(dir, `${name}.credentials.json`);
-      await writeCredentialsFile(path, credentials);
-      return { id: client.id, path };
+    const ctx = {
+      dir,
+      store,
+      secrets,
+      serverUrl: url,
+      serviceId: service.id,
+      programmeId: programme.id,
+      children,
     };
-    const sender = await enrol('sender', 'sender');
-    const receivers: {
-      spec: ReceiverSpec;
-      client: { id: number; path: string };
-      output: string;
-      stats: string;
-      extraArgs: string[];
-    }[] = [];
-    for (const spec of RECEIVERS) {
-      const c = await enrol(spec.name, 'receiver');
-      const extraArgs: string[] = [];
-      if (spec.entitlement === 'subscription') {
-        // Bought through the API; the service key it delivers is kept for the receiver.
-        const keyFile = join(dir, `${spec.name}.service-key.json`);
-        const buyer = spawnKeycast(
-          `${spec.name}-purchase`,
-          [
-            'purchase',
-            'subscription',
-            '--credentials',
-            c.path,
-            '--service',
-            String(service.id),
-            '--period',
-            periodOf(Date.now()),
-            '--out',
-            keyFile,
-          ],
-          join(dir, `${spec.name}-purchase.log`),
-        );
-        children.push(buyer);
-        if ((await buyer.exited) !== 0) {
-          throw new Error(
-            `the subscription purchase failed; the end of its log:\n${await tail(join(dir, `${spec.name}-purchase.log`), 10)}`,
-          );
-        }
-        extraArgs.push('--service-key', keyFile);
-      } else if (spec.entitlement === 'per_segment') {
-        await grantSegments(store, {
-          clientId: c.id,
-          programmeId: programme.id,
-          fromSegment: asSegmentIndex(0),
-        });
-      }
-      receivers.push({
-        spec,
-        client: c,
-        output: join(dir, `${spec.name}.ts`),
-        stats: join(dir, `${spec.name}.stats.json`),
-        extraArgs,
-      });
-    }
+    const sender = await enrol(ctx, 'sender', 'sender');
+    const cast = await setUpCast(ctx);
 
     const progress = new Map<string, ChildEvent>();
+    let onSenderProgress: (e: ChildEvent) => void = () => undefined;
     const track = (name: string) => (e: ChildEvent) => {
-      if (e.event === 'progress') progress.set(name, e);
+      if (e.event !== 'progress') return;
+      progress.set(name, e);
+      if (name === 'sender') onSenderProgress(e);
     };
-    const receiverChildren = receivers.map((r) => {
+    const startReceiver = (r: CastMember): Child => {
       const child = spawnKeycast(
         r.spec.name,
         [
@@ -208,10 +121,22 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
       );
       children.push(child);
       return child;
-    });
-    await Promise.all(receiverChildren.map((c) => c.waitFor('ready')));
-    opts.status(`${receivers.length} receivers joined ${group}`);
+    };
+    const early = cast.filter((r) => r.spec.late !== true);
+    const late = cast.filter((r) => r.spec.late === true);
+    const receiverChildren = new Map(early.map((r) => [r.spec.name, startReceiver(r)]));
+    await Promise.all([...receiverChildren.values()].map((c) => c.waitFor('ready')));
+    opts.status(
+      `${early.length} receivers joined ${group}; ${late.map((r) => r.spec.name).join(', ')} joins once the RTP sequence number has wrapped (after ${wrapAfterPackets} packets)`,
+    );
+    opts.status(statusLegend(RECEIVERS));
 
+    // The sender reports progress every 50 packets: the first report at or past the wrap releases the late joiners.
+    const senderPastWrap = new Promise<number>((resolve) => {
+      onSenderProgress = (e) => {
+        if (typeof e.packetsSent === 'number' && e.packetsSent >= wrapAfterPackets) resolve(e.packetsSent);
+      };
+    });
     const senderChild = spawnKeycast(
       'sender',
       [
@@ -224,57 +149,55 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
         opts.input,
         '--speed',
         String(opts.speed),
+        '--initial-seq',
+        String(initialSeq),
         '--progress',
       ],
       join(dir, 'sender.log'),
       track('sender'),
     );
     children.push(senderChild);
-    const ticker = setInterval(
-      () =>
-        opts.status(
-          statusLine(
-            progress,
-            receivers.map((r) => r.spec.name),
-          ),
-        ),
-      1000,
-    );
+    const ticker = setInterval(() => opts.status(statusLine(progress, RECEIVERS)), 1000);
+
+    const joinedAfter = new Map<string, number>();
+    const lateJoin = (async () => {
+      const past = await Promise.race([senderPastWrap, senderChild.exited.then(() => undefined)]);
+      if (past === undefined)
+        throw new Error(
+          `the sender finished before its sequence number wrapped (${wrapAfterPackets} packets)`,
+        );
+      for (const r of late) {
+        const child = startReceiver(r);
+        receiverChildren.set(r.spec.name, child);
+        await child.waitFor('ready');
+        // At least this many packets had gone before it joined: every packet it hears comes after the wrap.
+        joinedAfter.set(r.spec.name, past);
+        opts.status(`${r.spec.name} joined ${group} with the sender past packet ${past} (ROC 1)`);
+      }
+    })();
+    lateJoin.catch(() => undefined);
+
     const senderExit = await senderChild.exited;
     clearInterval(ticker);
     if (senderExit !== 0)
       throw new Error(
         `sender exited with ${senderExit}; the end of its log:\n${await tail(join(dir, 'sender.log'), 10)}`,
       );
+    await lateJoin;
     const sent: Partial<Record<string, unknown>> = senderChild.last.get('done') ?? {};
+    const ranges = (sent.segmentRanges ?? []) as SegmentRange[];
 
     // Let the last datagrams land, then ask the receivers to finish and write their stats.
     await new Promise((r) => setTimeout(r, 500));
-    await Promise.all(receiverChildren.map((c) => stopChild(c)));
+    await Promise.all([...receiverChildren.values()].map((c) => stopChild(c)));
     await stopChild(server);
 
-    const input = await fileDigest(opts.input);
+    const segments = Number(sent.segments ?? 0);
     const results: DemoReceiver[] = [];
-    for (const r of receivers) {
-      const stats = JSON.parse(await readFile(r.stats, 'utf8')) as ReceiverStatsFile;
-      const out = await fileDigest(r.output);
-      results.push({
-        name: r.spec.name,
-        clientId: r.client.id,
-        entitled: r.spec.entitlement !== 'none',
-        entitlement: r.spec.entitlement,
-        identical: out.sha256 === input.sha256 && out.bytes === input.bytes,
-        outputSha256: out.sha256,
-        outputBytes: out.bytes,
-        packetsReceived: stats.packetsReceived,
-        packetsDecrypted: stats.packetsDecrypted,
-        packetsRejected: stats.packetsRejected,
-        rejectedByReason: stats.rejectedByReason,
-        segmentKeyRequests: stats.segmentKeyRequests,
-        keyRequests: stats.keyRequests,
-        segmentKeysFromMulticast: stats.segmentKeysFromMulticast,
-        refusals: stats.refusals,
-      });
+    for (const r of cast) {
+      results.push(
+        await receiverResult(r, inputBytes, ranges, segments, joinedAfter.get(r.spec.name) ?? null),
+      );
     }
 
     const records = await readLog(store);
@@ -287,45 +210,30 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
       defaultSegmentPrice: 30,
     };
     const invoice = rateLog(records, plan);
-    const segments = Number(sent.segments ?? 0);
-    const checks = [
-      ...results
-        .filter((r) => r.entitled)
-        .map((r) => ({ name: `${r.name}: output byte-identical to the input`, ok: r.identical })),
-      ...results
-        .filter((r) => !r.entitled)
-        .map((r) => ({
-          name: `${r.name}: decrypted 0 packets and was refused`,
-          ok: r.packetsDecrypted === 0 && r.refusals.some((x) => x.code === 'not_entitled'),
-        })),
-      { name: 'keys rotated during the programme', ok: Number(sent.keysRotated ?? 0) > 0 },
-      { name: 'request log hash chain intact', ok: chain.ok },
-      {
-        name: 'pay-per-segment client billed once per segment',
-        ok: invoice.lines.some(
-          (l) => l.client === receivers[1]!.client.id && l.quantity === segments && segments > 0,
-        ),
-      },
-      {
-        name: 'subscriber: every segment key by multicast under its service key, 0 key requests after its purchase',
-        ok:
-          results[0]!.keyRequests === 0 && segments > 0 && results[0]!.segmentKeysFromMulticast === segments,
-      },
-      {
-        name: 'subscriber billed one subscription period',
-        ok: invoice.lines.some((l) => l.client === receivers[0]!.client.id && l.quantity === 1),
-      },
-    ];
+    const keysRotated = Number(sent.keysRotated ?? 0);
+    const checks = demoChecks({
+      receivers: results,
+      ranges,
+      segments,
+      keysRotated,
+      inputBytes: inputBytes.length,
+      wrapAfterPackets,
+      chainIntact: chain.ok,
+      invoice,
+    });
     return {
       ok: checks.every((c) => c.ok),
       checks,
-      input: { path: opts.input, ...input },
+      input: { path: opts.input, sha256: sha256Hex(inputBytes), bytes: inputBytes.length },
       sender: {
         packetsSent: Number(sent.packetsSent ?? 0),
-        keysRotated: Number(sent.keysRotated ?? 0),
+        keysRotated,
         segments,
+        initialSeq,
+        wrapAfterPackets,
+        segmentRanges: ranges,
       },
-      keysRotated: Number(sent.keysRotated ?? 0),
+      keysRotated,
       receivers: results,
       log: { records: records.length, chainIntact: chain.ok },
       billing: { ...invoice, plan },
@@ -334,6 +242,50 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
   } finally {
     await store.close();
   }
+}
+
+/** What one receiver reported and wrote, against the part of the input it was entitled to. */
+async function receiverResult(
+  r: CastMember,
+  input: Uint8Array,
+  ranges: readonly SegmentRange[],
+  segments: number,
+  joinedAfterSenderPackets: number | null,
+): Promise<DemoReceiver> {
+  const stats = JSON.parse(await readFile(r.stats, 'utf8')) as Partial<ReceiverStatsFile>;
+  if (stats.packetsReceived === undefined)
+    throw new Error(`${r.spec.name} wrote no stats to ${r.stats}: did it stop cleanly?`);
+  const s = stats as ReceiverStatsFile;
+  const output = await readBytesOrEmpty(r.output);
+  const entitledTo = segmentsEntitled(r.spec, segments);
+  const first = s.firstDecryptedIndex ?? null;
+  const expected = expectedOutput(ranges, entitledTo, first ?? undefined);
+  return {
+    name: r.spec.name,
+    clientId: r.client.id,
+    entitled: r.spec.entitlement !== 'none',
+    entitlement: r.spec.entitlement,
+    segmentsEntitled: entitledTo,
+    identical: matchesExpected(input, output, expected),
+    expected: {
+      fromByte: expected.slices[0]?.start ?? null,
+      toByte: expected.slices.at(-1)?.end ?? null,
+      bytes: expected.bytes,
+    },
+    outputSha256: sha256Hex(output),
+    outputBytes: output.length,
+    firstDecryptedIndex: first,
+    firstDecryptedRoc: first === null ? null : Math.floor(first / 0x10000),
+    joinedAfterSenderPackets,
+    packetsReceived: s.packetsReceived,
+    packetsDecrypted: s.packetsDecrypted,
+    packetsRejected: s.packetsRejected,
+    rejectedByReason: s.rejectedByReason,
+    segmentKeyRequests: s.segmentKeyRequests,
+    keyRequests: s.keyRequests,
+    segmentKeysFromMulticast: s.segmentKeysFromMulticast,
+    refusals: s.refusals,
+  };
 }
 
 interface ReceiverStatsFile {
@@ -345,49 +297,5 @@ interface ReceiverStatsFile {
   keyRequests: number;
   segmentKeysFromMulticast: number;
   refusals: { segment: number; code: string }[];
-}
-
-async function readLog(store: Store): Promise<LogRecord[]> {
-  const out: LogRecord[] = [];
-  for (;;) {
-    const page = await store.transact((tx) => tx.log.range(out.length + 1, 1000));
-    out.push(...page);
-    if (page.length < 1000) return out;
-  }
-}
-
-async function fileDigest(path: string): Promise<{ sha256: string; bytes: number }> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    bytes = new Uint8Array(0);
-  }
-  return { sha256: sha256Hex(bytes), bytes: bytes.length };
-}
-
-function statusLine(progress: Map<string, ChildEvent>, names: readonly string[]): string {
-  const n = (e: ChildEvent | undefined, field: string): string => {
-    const v = e?.[field];
-    return typeof v === 'number' ? String(v) : '-';
-  };
-  const s = progress.get('sender');
-  const parts = [
-    `sender: ${n(s, 'packetsSent')} pkts, key ${n(s, 'keyId')}, ${n(s, 'keysRotated')} rotations`,
-  ];
-  for (const name of names) {
-    const r = progress.get(name);
-    parts.push(`${name}: ${n(r, 'packetsDecrypted')} decrypted / ${n(r, 'packetsRejected')} rejected`);
-  }
-  return parts.join(' | ');
-}
-
-/** The last `lines` lines of a log file, for an error message. */
-async function tail(path: string, lines: number): Promise<string> {
-  try {
-    return (await readFile(path, 'utf8')).trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
+  firstDecryptedIndex?: number;
 }

@@ -219,7 +219,7 @@ export function registerMediaCommands(program: Command): void {
 
   program
     .command('demo')
-    .description('the whole system on the shipped sample: key server, sender, three receivers, billing')
+    .description('the whole system on the shipped sample: key server, sender, five receivers, billing')
     .option('--input <file>', 'MPEG-TS file to send', SAMPLE_PATH)
     .option('--speed <x>', 'multiple of real time', speedOption, 1)
     .addOption(duration('--crypto-period <duration>', 'content key lifetime', 2000))
@@ -298,13 +298,20 @@ function printSummary(s: DemoSummary): void {
   const out: string[] = [];
   out.push('', `input  ${s.input.path}  ${s.input.bytes} bytes  sha256 ${s.input.sha256}`);
   out.push(
-    `sender ${s.sender.packetsSent} SRTP packets, ${s.sender.segments} segments, ${s.keysRotated} key rotations`,
+    `sender ${s.sender.packetsSent} SRTP packets from sequence number ${s.sender.initialSeq} (wraps after ${s.sender.wrapAfterPackets}), ${s.sender.segments} segments, ${s.keysRotated} key rotations`,
     '',
   );
-  out.push('receiver          entitled      decrypted  rejected  key req  output sha256');
+  out.push(
+    'receiver          entitled     segments  decrypted  rejected  key req  first index  output (vs its entitled part of the input)',
+  );
   for (const r of s.receivers) {
+    const segs = r.segmentsEntitled.length > 0 ? r.segmentsEntitled.join(',') : '-';
+    const output =
+      r.outputBytes === 0
+        ? '(nothing)'
+        : `${r.outputBytes} bytes, ${r.identical ? 'identical' : 'DIFFERENT'}`;
     out.push(
-      `${r.name.padEnd(17)} ${r.entitlement.padEnd(13)} ${String(r.packetsDecrypted).padStart(9)} ${String(r.packetsRejected).padStart(9)} ${String(r.keyRequests).padStart(8)}  ${r.outputBytes > 0 ? r.outputSha256 : '(nothing)'}`,
+      `${r.name.padEnd(17)} ${r.entitlement.padEnd(12)} ${segs.padEnd(8)} ${String(r.packetsDecrypted).padStart(10)} ${String(r.packetsRejected).padStart(9)} ${String(r.keyRequests).padStart(8)}  ${String(r.firstDecryptedIndex ?? '-').padStart(11)}  ${output}`,
     );
   }
   out.push(

@@ -24,7 +24,7 @@ describe('keycast demo', () => {
     expect(existsSync(fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url)))).toBe(true);
   });
 
-  it('sends the sample encrypted; entitled receivers get it byte for byte, the other nothing; the bill follows the log', async () => {
+  it('sends the sample encrypted; each receiver gets exactly the part it is entitled to, byte for byte; the bill follows the log', async () => {
     const r = await run(['demo', '--json', '--speed', '6']);
     expect(r.code, r.stderr).toBe(0);
     const s = JSON.parse(r.stdout) as DemoSummary;
@@ -32,14 +32,42 @@ describe('keycast demo', () => {
     expect(s.checks.every((c) => c.ok)).toBe(true);
     expect(s.keysRotated).toBeGreaterThanOrEqual(10);
 
+    // The sender's own account of the segments: at least two boundaries crossed, contiguous, covering the input.
+    const ranges = s.sender.segmentRanges;
+    expect(ranges.length).toBeGreaterThanOrEqual(3);
+    expect(s.sender.segments).toBe(ranges.length);
+    expect(ranges.map((x) => x.segment)).toEqual(ranges.map((_, i) => i));
+    expect(ranges[0]!.tsByteStart).toBe(0);
+    expect(ranges[0]!.firstIndex).toBe(s.sender.initialSeq);
+    for (let i = 1; i < ranges.length; i++) {
+      expect(ranges[i]!.tsByteStart).toBe(ranges[i - 1]!.tsByteEnd);
+      expect(ranges[i]!.firstIndex).toBe(ranges[i - 1]!.lastIndex + 1);
+    }
+    expect(ranges.at(-1)!.tsByteEnd).toBe(s.input.bytes);
+    expect(ranges.reduce((n, x) => n + x.packets, 0)).toBe(s.sender.packetsSent);
+    // The sequence number wraps early in the programme.
+    expect(s.sender.initialSeq + s.sender.wrapAfterPackets).toBe(0x10000);
+    expect(s.sender.wrapAfterPackets).toBeLessThan(s.sender.packetsSent / 2);
+
     const byName = new Map(s.receivers.map((x) => [x.name, x]));
+    expect([...byName.keys()]).toEqual([
+      'subscriber',
+      'pay-per-segment',
+      'segment-0-only',
+      'late-joiner',
+      'no-entitlement',
+    ]);
+    const all = ranges.map((x) => x.segment);
     for (const name of ['subscriber', 'pay-per-segment']) {
       const x = byName.get(name)!;
       expect(x.entitled).toBe(true);
+      expect(x.segmentsEntitled).toEqual(all);
       expect(x.identical).toBe(true);
       expect(x.outputSha256).toBe(s.input.sha256);
+      expect(x.expected).toEqual({ fromByte: 0, toByte: s.input.bytes, bytes: s.input.bytes });
       expect(x.packetsDecrypted).toBe(s.sender.packetsSent);
       expect(x.packetsRejected).toBe(0);
+      expect(x.firstDecryptedIndex).toBe(s.sender.initialSeq);
     }
     // Claim 9: the subscriber bought its subscription through the API and kept the service key; every segment key
     // came by multicast under it, and it made no key request at all, however many segments.
@@ -53,9 +81,46 @@ describe('keycast demo', () => {
     expect(buyer.segmentKeyRequests).toBe(s.sender.segments);
     expect(buyer.keyRequests).toBe(s.sender.segments + 1);
     expect(buyer.segmentKeysFromMulticast).toBe(0);
+
+    // Bought segment 0 only: everything up to the last TS byte of segment 0, nothing after; later segments refused
+    // once each.
+    const seg0 = byName.get('segment-0-only')!;
+    expect(seg0.segmentsEntitled).toEqual([0]);
+    expect(seg0.identical).toBe(true);
+    expect(seg0.expected).toEqual({ fromByte: 0, toByte: ranges[0]!.tsByteEnd, bytes: ranges[0]!.tsByteEnd });
+    expect(seg0.outputBytes).toBe(ranges[0]!.tsByteEnd);
+    expect(seg0.packetsDecrypted).toBe(ranges[0]!.packets);
+    expect(seg0.packetsRejected).toBe(s.sender.packetsSent - ranges[0]!.packets);
+    expect(seg0.refusals).toEqual(all.slice(1).map((segment) => ({ segment, code: 'not_entitled' })));
+    expect(seg0.keyRequests).toBe(s.sender.segments + 1);
+
+    // Joined after the wrap: its first packet has ROC 1, and from there on its output is the input's suffix.
+    const late = byName.get('late-joiner')!;
+    expect(late.segmentsEntitled).toEqual(all);
+    expect(late.joinedAfterSenderPackets).toBeGreaterThanOrEqual(s.sender.wrapAfterPackets);
+    expect(late.firstDecryptedIndex).toBeGreaterThanOrEqual(0x10000);
+    expect(late.firstDecryptedRoc).toBe(1);
+    expect(late.identical).toBe(true);
+    expect(late.expected.toByte).toBe(s.input.bytes);
+    expect(late.expected.fromByte).toBeGreaterThan(0);
+    expect(late.outputBytes).toBe(s.input.bytes - late.expected.fromByte!);
+    // Every packet from its first to the last, none missing.
+    const lastIndex = ranges.at(-1)!.lastIndex;
+    expect(late.packetsDecrypted).toBe(lastIndex - late.firstDecryptedIndex! + 1);
+    // It asks only for the segments it is there for, never for those that ended before it joined.
+    const lateFirstSegment = ranges.find((x) => x.lastIndex >= late.firstDecryptedIndex!)!.segment;
+    const joinedInSegment = ranges.find(
+      (x) => x.lastIndex >= s.sender.initialSeq + late.joinedAfterSenderPackets!,
+    )!.segment;
+    expect(late.segmentKeyRequests).toBeGreaterThanOrEqual(s.sender.segments - lateFirstSegment);
+    expect(late.segmentKeyRequests).toBeLessThanOrEqual(s.sender.segments - joinedInSegment);
+    expect(late.refusals).toEqual([]);
+
     const none = byName.get('no-entitlement')!;
     expect(none.entitled).toBe(false);
+    expect(none.segmentsEntitled).toEqual([]);
     expect(none.identical).toBe(false);
+    expect(none.firstDecryptedIndex).toBeNull();
     expect(none.packetsDecrypted).toBe(0);
     expect(none.packetsRejected).toBe(s.sender.packetsSent);
     expect(none.refusals.map((x) => x.code)).toContain('not_entitled');
@@ -64,12 +129,22 @@ describe('keycast demo', () => {
     expect(none.refusals).toHaveLength(s.sender.segments);
     expect(none.keyRequests).toBe(s.sender.segments + 1);
 
-    // The bill: the subscriber pays one period, the buyer one line with one unit per segment.
+    // The demo's own checks name each claim it shows; none is missing.
+    const names = s.checks.map((c) => c.name).join('\n');
+    expect(names).toMatch(/segment-0-only: output ends exactly at the segment 0\/1 boundary/);
+    expect(names).toMatch(/late-joiner: joined after the sequence number wrapped/);
+    expect(names).toMatch(/crossed at least two segment boundaries/);
+    expect(names).toMatch(/subscriber: .* 0 key requests after its purchase/);
+
+    // The bill: the subscriber pays one period, the buyers one line each with one unit per segment whose key they
+    // got.
     const lines = s.billing.lines;
-    const sub = lines.filter((l) => l.client === byName.get('subscriber')!.clientId);
-    const ppv = lines.filter((l) => l.client === byName.get('pay-per-segment')!.clientId);
-    expect(sub.map((l) => l.quantity)).toEqual([1]);
-    expect(ppv.map((l) => l.quantity)).toEqual([s.sender.segments]);
+    const quantities = (x: { clientId: number }) =>
+      lines.filter((l) => l.client === x.clientId).map((l) => l.quantity);
+    expect(quantities(subscriber)).toEqual([1]);
+    expect(quantities(buyer)).toEqual([s.sender.segments]);
+    expect(quantities(seg0)).toEqual([1]);
+    expect(quantities(late)).toEqual([late.segmentKeyRequests]);
     expect(lines.some((l) => l.client === none.clientId)).toBe(false);
     for (const l of lines) {
       expect(l).toHaveProperty('client');

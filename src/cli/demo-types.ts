@@ -1,0 +1,80 @@
+// What `keycast demo` takes and what its summary (`--json`) holds.
+import type { Invoice } from '../billing/rate.js';
+import type { RatePlan } from '../billing/rate-plan.js';
+import type { SegmentRange } from '../sender/types.js';
+import type { Entitlement } from './demo-cast.js';
+
+/** One claim the demo checks; it exits 0 only when every one holds. */
+export interface DemoCheck {
+  readonly name: string;
+  readonly ok: boolean;
+}
+
+export interface DemoOptions {
+  readonly input: string;
+  readonly speed: number;
+  readonly json: boolean;
+  readonly keep: boolean;
+  readonly cryptoPeriodMs: number;
+  readonly segmentLengthMs: number;
+  readonly status: (line: string) => void;
+}
+
+export interface DemoReceiver {
+  readonly name: string;
+  readonly clientId: number;
+  readonly entitled: boolean;
+  readonly entitlement: Entitlement;
+  /** The segments of the programme it bought or subscribes to. */
+  readonly segmentsEntitled: readonly number[];
+  /**
+   * The output is exactly the part of the input it was entitled to, from its first decrypted TS packet on: the
+   * whole input for a full entitlement, up to the end of segment 0 for the segment-0 buyer, a suffix for the late
+   * joiner. False when it decrypted nothing.
+   */
+  readonly identical: boolean;
+  /** That part of the input: its first and last byte offsets (end exclusive) and its length. */
+  readonly expected: {
+    readonly fromByte: number | null;
+    readonly toByte: number | null;
+    readonly bytes: number;
+  };
+  readonly outputSha256: string;
+  readonly outputBytes: number;
+  /** SRTP index (ROC·2^16 + SEQ) of its first decrypted packet, and that packet's ROC. */
+  readonly firstDecryptedIndex: number | null;
+  readonly firstDecryptedRoc: number | null;
+  /** For the late joiner: the sender's packet count when it had joined (null for receivers there from the start). */
+  readonly joinedAfterSenderPackets: number | null;
+  readonly packetsReceived: number;
+  readonly packetsDecrypted: number;
+  readonly packetsRejected: number;
+  readonly rejectedByReason: Record<string, number>;
+  readonly segmentKeyRequests: number;
+  /** Every key request the receiver made over HTTP (segment keys and service keys), after any purchase. */
+  readonly keyRequests: number;
+  /** Segment keys it took from the multicast under its service key. */
+  readonly segmentKeysFromMulticast: number;
+  readonly refusals: readonly { segment: number; code: string }[];
+}
+
+export interface DemoSummary {
+  readonly ok: boolean;
+  readonly checks: readonly DemoCheck[];
+  readonly input: { path: string; sha256: string; bytes: number };
+  readonly sender: {
+    packetsSent: number;
+    keysRotated: number;
+    segments: number;
+    /** Its first RTP sequence number: chosen so that the sequence number wraps after `wrapAfterPackets`. */
+    initialSeq: number;
+    wrapAfterPackets: number;
+    /** Where each segment lies in the stream (SRTP indices, TS byte offsets), as the sender reported. */
+    segmentRanges: readonly SegmentRange[];
+  };
+  readonly keysRotated: number;
+  readonly receivers: readonly DemoReceiver[];
+  readonly log: { records: number; chainIntact: boolean };
+  readonly billing: Invoice & { readonly plan: RatePlan };
+  readonly dataDir: string | null;
+}

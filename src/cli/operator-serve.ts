@@ -3,12 +3,23 @@ import { Option, type Command } from 'commander';
 import { sha256Hex } from '../crypto/mac.js';
 import { readCredentialsFile } from '../keys/credentials.js';
 import { buildKeyServer, DEFAULT_HOST, DEFAULT_PORT } from '../server/app.js';
+import { DEFAULT_SEGMENT_KEY_MULTICAST } from '../server/segment-key-batch.js';
 import { KeyServerClient } from '../server/client.js';
 import { createKeyServerLogger } from '../server/logger.js';
 import { openDataDirStore } from '../store/index.js';
 import { action, DEFAULT_DATA_DIR, intOption, printJson } from './operator-util.js';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+interface ServeOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly logLevel: string;
+  readonly data: string;
+  readonly collectWindowMs: number;
+  readonly multicastInterface: string;
+  readonly multicastTtl: number;
+}
 
 export function registerServeCommands(program: Command): void {
   program
@@ -20,13 +31,35 @@ export function registerServeCommands(program: Command): void {
     .option('--port <port>', 'TCP port (0: any free port)', intOption('--port', 0, 65535), DEFAULT_PORT)
     .addOption(new Option('--log-level <level>', 'log level').choices(LOG_LEVELS).default('info'))
     .option('--data <dir>', 'data directory', DEFAULT_DATA_DIR)
+    .option(
+      '--collect-window-ms <ms>',
+      'gather segment-key requests asking for multicast delivery this long, then multicast one message to them (0: unicast only)',
+      intOption('--collect-window-ms', 0, 10_000),
+      DEFAULT_SEGMENT_KEY_MULTICAST.windowMs,
+    )
+    .option(
+      '--multicast-interface <address>',
+      'interface for the key messages the key server multicasts (127.0.0.1 keeps them on this host)',
+      DEFAULT_SEGMENT_KEY_MULTICAST.interfaceAddress,
+    )
+    .option(
+      '--multicast-ttl <n>',
+      'multicast TTL (0 keeps them on this host)',
+      intOption('--multicast-ttl', 0, 255),
+      DEFAULT_SEGMENT_KEY_MULTICAST.ttl,
+    )
     .action(
-      action(async (o: { host: string; port: number; logLevel: string; data: string }) => {
+      action(async (o: ServeOptions) => {
         const store = openDataDirStore(o.data);
         const logger = createKeyServerLogger({ level: o.logLevel });
+        const segmentKeyMulticast = {
+          windowMs: o.collectWindowMs,
+          interfaceAddress: o.multicastInterface,
+          ttl: o.multicastTtl,
+        };
         let app;
         try {
-          app = buildKeyServer({ store, dataDir: o.data, logger }); // runs the SRTP self-test first
+          app = buildKeyServer({ store, dataDir: o.data, logger, segmentKeyMulticast }); // runs the SRTP self-test first
         } catch (err) {
           await store.close();
           throw err;

@@ -13,7 +13,7 @@
 //
 // wrapKind: 1 = psk (wrapKeyId = segment index), 2 = client (wrapKeyId = client id), 3 = service (service id),
 // 4 = group (tree node). epoch: the wrapping key's epoch (a segment key gets a new epoch after a rekey; a service
-// key's epoch is its period number).
+// key's epoch is its period number; client keys have none: 0).
 
 export const KEY_ENTRY_HEADER_LENGTH_BYTES = 9;
 export const MAX_KEY_ENTRIES = 0xffff;

@@ -18,7 +18,7 @@ export interface OpenedContentKey {
   unwrap(segment: number, psk: Uint8Array): { masterKey: Uint8Array; masterSalt: Uint8Array } | undefined;
 }
 
-/** A verified segment_key message: a segment's PSK wrapped under service keys (claim 9). */
+/** A verified segment_key message: a segment's PSK wrapped under service keys (claim 9) or client keys (claim 8). */
 export interface OpenedSegmentKey {
   readonly programmeId: ProgrammeId;
   readonly messageSeq: number;
@@ -29,6 +29,11 @@ export interface OpenedSegmentKey {
   readonly services: readonly { readonly serviceId: number; readonly period: string }[];
   /** The PSK, if `sk` (the service key of `serviceId` for `period`) unwraps its copy. */
   unwrap(serviceId: number, period: string, sk: Uint8Array): Uint8Array | undefined;
+  /**
+   * This client's own copy, wrapped under its client key (claims 7, 8, 30-32), found by its client id among the
+   * entries without trying the others; undefined when the message has none for it or it does not unwrap.
+   */
+  own(): Uint8Array | undefined;
 }
 
 export type OpenResult =

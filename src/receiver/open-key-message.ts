@@ -1,18 +1,27 @@
 // Turns a datagram from the key port into a verified content-key announcement or segment-key message, or a reason.
+// Given the client's own identity, a segment-key message's entry addressed to this client (wrapKind client,
+// wrapKeyId = its id) opens under its client key.
 import { asProgrammeId } from '../ids.js';
 import { unwrapContentKeyFromMessage } from '../keys/content-key.js';
 import { verifyKeyMessage } from '../keys/key-message-sign.js';
+import { unwrapSegmentKeyForClient } from '../keys/segment-key.js';
 import { periodFromNumber, unwrapSegmentKeyUnderServiceKey } from '../keys/service-key.js';
 import type { SignedSegmentKeyMessage } from '../packet/key-message.js';
 import type { KeyMessageOpener, OpenResult } from './key-message-gate.js';
 
-export function keyMessageOpener(serverPublicKey: Uint8Array): KeyMessageOpener {
+/** The receiving client, to open copies addressed to it: its id and client key (from its credentials). */
+export interface OwnIdentity {
+  readonly clientId: number;
+  readonly clientKey: Uint8Array;
+}
+
+export function keyMessageOpener(serverPublicKey: Uint8Array, self?: OwnIdentity): KeyMessageOpener {
   return (datagram) => {
     // Own the bytes: the decoded message keeps views into them.
     const r = verifyKeyMessage(new Uint8Array(datagram), serverPublicKey);
     if (!r.ok) return { ok: false, reason: r.reason };
     const msg = r.msg;
-    if (msg.type === 'segment_key') return openSegmentKey(msg);
+    if (msg.type === 'segment_key') return openSegmentKey(msg, self);
     const epochs = new Map<number, number>();
     for (const e of msg.entries) if (e.wrapKind === 'psk') epochs.set(e.wrapKeyId, e.epoch);
     return {
@@ -35,10 +44,13 @@ export function keyMessageOpener(serverPublicKey: Uint8Array): KeyMessageOpener 
   };
 }
 
-function openSegmentKey(msg: SignedSegmentKeyMessage): OpenResult {
+function openSegmentKey(msg: SignedSegmentKeyMessage, self: OwnIdentity | undefined): OpenResult {
   const copies = new Map<string, Uint8Array>();
+  let mine: Uint8Array | undefined;
   for (const e of msg.entries) {
     if (e.wrapKind === 'service') copies.set(`${e.wrapKeyId}/${periodFromNumber(e.epoch)}`, e.wrapped);
+    else if (e.wrapKind === 'client' && e.wrapKeyId === self?.clientId && e.epoch === msg.epoch)
+      mine = e.wrapped;
   }
   return {
     ok: true,
@@ -63,6 +75,17 @@ function openSegmentKey(msg: SignedSegmentKeyMessage): OpenResult {
           epoch: msg.epoch,
         };
         const u = unwrapSegmentKeyUnderServiceKey(sk, wrapped, ctx);
+        return u.ok ? u.key : undefined;
+      },
+      own() {
+        if (mine === undefined || self === undefined) return undefined;
+        const ctx = {
+          clientId: self.clientId,
+          programmeId: msg.programmeId,
+          segment: msg.segment,
+          epoch: msg.epoch,
+        };
+        const u = unwrapSegmentKeyForClient(self.clientKey, mine, ctx);
         return u.ok ? u.key : undefined;
       },
     },

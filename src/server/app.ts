@@ -6,6 +6,11 @@ import { runSrtpSelfTest } from '../crypto/self-test.js';
 import { loadServerSecrets, type ServerSecrets } from '../store/data-dir.js';
 import type { Store } from '../store/types.js';
 import type { ServerContext } from './context.js';
+import {
+  DEFAULT_SEGMENT_KEY_MULTICAST,
+  SegmentKeyBatcher,
+  type SegmentKeyMulticastOptions,
+} from './segment-key-batch.js';
 import { KeyServerError } from './errors.js';
 import { installErrorMapper } from './error-mapper.js';
 import { withRedaction } from './logger.js';
@@ -27,6 +32,11 @@ export interface KeyServerOptions {
   readonly now?: () => number;
   /** Already-loaded secrets (instead of reading dataDir), for tests. */
   readonly secrets?: ServerSecrets;
+  /**
+   * Multicast delivery of segment keys to named clients (src/server/segment-key-batch.ts): the collection window,
+   * and the interface and TTL to multicast with. Defaults: 50 ms, 127.0.0.1, TTL 0.
+   */
+  readonly segmentKeyMulticast?: Partial<SegmentKeyMulticastOptions>;
 }
 
 /**
@@ -36,7 +46,10 @@ export interface KeyServerOptions {
 export function buildKeyServer(opts: KeyServerOptions): FastifyInstance {
   runSrtpSelfTest();
   const secrets = opts.secrets ?? loadServerSecrets(opts.dataDir);
-  const ctx: ServerContext = { store: opts.store, secrets, now: opts.now ?? Date.now };
+  const core = { store: opts.store, secrets, now: opts.now ?? Date.now };
+  const multicast = { ...DEFAULT_SEGMENT_KEY_MULTICAST, ...opts.segmentKeyMulticast };
+  const segmentKeyBatcher = new SegmentKeyBatcher(core, multicast, opts.logger);
+  const ctx: ServerContext = { ...core, segmentKeyBatcher };
   const base = { bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true };
   let app: FastifyInstance;
   if (opts.logger === undefined) {
@@ -55,6 +68,7 @@ export function buildKeyServer(opts: KeyServerOptions): FastifyInstance {
       done(new KeyServerError('malformed_json', 'the body is not valid JSON'), undefined);
     }
   });
+  app.addHook('onClose', () => segmentKeyBatcher.close());
   installErrorMapper(app);
   void app.register(healthRoutes);
   void app.register(programmeRoutes, { ctx });

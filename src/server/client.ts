@@ -41,6 +41,18 @@ export interface SegmentKeyGranted {
   readonly segmentKey: Uint8Array;
 }
 
+/** The key server put this client's copy of the segment key in a multicast segment_key message (claims 7, 8). */
+export interface SegmentKeyOnTheAir {
+  readonly ok: true;
+  readonly delivery: 'multicast';
+  readonly requestId: string;
+  readonly programmeId: number;
+  readonly segment: number;
+  readonly epoch: number;
+  /** The message on the key port that carries this client's entry (entry named by the client's id). */
+  readonly messageSeq: number;
+}
+
 export interface ServiceKeyGranted {
   readonly ok: true;
   readonly requestId: string;
@@ -110,7 +122,16 @@ const segmentKeySchema = z.object({
   programmeId: u32,
   segment: u32,
   epoch: z.int().min(0).max(0xffff),
+  delivery: z.literal('unicast').optional(),
   wrappedKey: b64,
+});
+const segmentKeyOnTheAirSchema = z.object({
+  requestId: z.string(),
+  programmeId: u32,
+  segment: u32,
+  epoch: z.int().min(0).max(0xffff),
+  delivery: z.literal('multicast'),
+  messageSeq: u32,
 });
 const serviceKeySchema = z.object({
   requestId: z.string(),
@@ -195,6 +216,45 @@ export class KeyServerClient {
   ): Promise<SegmentKeyGranted | Refusal> {
     const a = await this.#request('POST', '/v1/keys/segment', { programmeId, segment, requestId });
     if (!a.ok) return a;
+    return this.#segmentKeyGranted(a, programmeId, segment, requestId);
+  }
+
+  /**
+   * Asks for a segment key accepting multicast delivery: the key server gathers the clients asking within a short
+   * window and multicasts their copies in one message (claims 7, 8, 30-32), or answers by unicast when this client
+   * was alone. The caller listens on the key port for the message; if it misses it, `requestSegmentKey` with the
+   * same requestId gets the same key by unicast from the log (billed once).
+   */
+  async requestSegmentKeyByMulticast(
+    programmeId: number,
+    segment: number,
+    requestId: string = randomRequestId(),
+  ): Promise<SegmentKeyGranted | SegmentKeyOnTheAir | Refusal> {
+    const body = { programmeId, segment, requestId, delivery: 'multicast' };
+    const a = await this.#request('POST', '/v1/keys/segment', body);
+    if (!a.ok) return a;
+    const air = segmentKeyOnTheAirSchema.safeParse(a.json);
+    if (!air.success) return this.#segmentKeyGranted(a, programmeId, segment, requestId);
+    const d = air.data;
+    if (d.programmeId !== programmeId || d.segment !== segment || d.requestId !== requestId)
+      return this.#refusal('bad_response', a.status, 'malformed segment key answer');
+    return {
+      ok: true,
+      delivery: 'multicast',
+      requestId,
+      programmeId,
+      segment,
+      epoch: d.epoch,
+      messageSeq: d.messageSeq,
+    };
+  }
+
+  #segmentKeyGranted(
+    a: Extract<Answer, { ok: true }>,
+    programmeId: number,
+    segment: number,
+    requestId: string,
+  ): SegmentKeyGranted | Refusal {
     const r = segmentKeySchema.safeParse(a.json);
     if (!r.success || r.data.programmeId !== programmeId || r.data.segment !== segment) {
       return this.#refusal('bad_response', a.status, 'malformed segment key answer');

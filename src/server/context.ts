@@ -1,12 +1,15 @@
-// What every route needs: the store, the server's secrets and a clock.
+// What every route needs: the store, the server's secrets, a clock, and the segment-key multicast batcher.
 import type { ServerSecrets } from '../store/data-dir.js';
 import type { Store } from '../store/types.js';
+import type { SegmentKeyBatcher } from './segment-key-batch.js';
 
 export interface ServerContext {
   readonly store: Store;
   readonly secrets: ServerSecrets;
   /** Unix ms; injectable for tests. */
   readonly now: () => number;
+  /** Gathers requests that asked for multicast delivery (src/server/segment-key-batch.ts); set by buildKeyServer. */
+  readonly segmentKeyBatcher?: SegmentKeyBatcher;
 }
 
 declare module 'fastify' {

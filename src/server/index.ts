@@ -12,6 +12,7 @@ export {
   type KeyServerClientOptions,
   type Refusal,
   type SegmentKeyGranted,
+  type SegmentKeyOnTheAir,
   type ServiceKeyGranted,
 } from './client.js';
 export { ERROR_CODES, ERROR_CODE_NAMES, KeyServerError, type ErrorBody, type ErrorCode } from './errors.js';

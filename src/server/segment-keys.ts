@@ -11,8 +11,12 @@ import type { LogBasis, ProgrammeRow, StoreTx } from '../store/types.js';
 import { openSegmentKey, sealSegmentKey } from '../store/vault.js';
 import type { Authenticated, Deny, Outcome } from './authenticate.js';
 import type { ServerContext } from './context.js';
-import type { SegmentKeyResponseBody } from './wire.js';
-import { REQUEST_ID_PATTERN } from './wire.js';
+import {
+  REQUEST_ID_PATTERN,
+  SEGMENT_KEY_DELIVERIES,
+  type SegmentKeyDelivery,
+  type SegmentKeyResponseBody,
+} from './wire.js';
 
 /** Epoch of segment keys until membership rekeying (a later issue) starts new epochs. */
 export const CURRENT_EPOCH = 0;
@@ -132,6 +136,8 @@ export async function deliverSegmentKey(
     return deny('invalid_request', 'programmeId must be an integer 1..4294967295');
   const segment = validSegment(b.segment);
   if (segment === undefined) return deny('unknown_segment', 'segment must be an integer 0..4294967295');
+  if (b.delivery !== undefined && !SEGMENT_KEY_DELIVERIES.includes(b.delivery as SegmentKeyDelivery))
+    return deny('invalid_request', `delivery must be one of ${SEGMENT_KEY_DELIVERIES.join(', ')}`);
 
   // An idempotent retry: the stored answer, with no new record (billed once).
   const stored = await storedAnswer<SegmentKeyResponseBody>(tx, auth, deny, {

@@ -16,13 +16,22 @@ export interface ProgrammeInfo {
   readonly latestSegment: number | null;
 }
 
+export const SEGMENT_KEY_DELIVERIES = ['unicast', 'multicast'] as const;
+export type SegmentKeyDelivery = (typeof SEGMENT_KEY_DELIVERIES)[number];
+
 /** POST /v1/keys/segment */
 export interface SegmentKeyRequestBody {
   readonly programmeId: number;
   readonly segment: number;
   readonly requestId: string;
+  /**
+   * 'multicast': the client listens on the programme's key port and accepts its key inside a segment_key message
+   * addressed to several clients (src/server/segment-key-batch.ts). Default 'unicast': the key in the answer.
+   */
+  readonly delivery?: SegmentKeyDelivery;
 }
 
+/** The answer as logged (and as given by unicast, or to a retry answered from the log). */
 export interface SegmentKeyResponseBody {
   readonly requestId: string;
   readonly programmeId: number;
@@ -32,6 +41,19 @@ export interface SegmentKeyResponseBody {
   /** PSK wrapped under the client's key, AAD "keycast/v1 psk>client client=.. programme=.. segment=.. epoch=..". */
   readonly wrappedKey: string;
 }
+
+/** The HTTP answer to POST /v1/keys/segment. */
+export type SegmentKeyAnswerBody =
+  | (SegmentKeyResponseBody & { readonly delivery: 'unicast' })
+  | {
+      readonly requestId: string;
+      readonly programmeId: number;
+      readonly segment: number;
+      readonly epoch: number;
+      readonly delivery: 'multicast';
+      /** The segment_key message on the key port whose entries include this client's copy. */
+      readonly messageSeq: number;
+    };
 
 /** POST /v1/sender/content-keys */
 export interface ContentKeyRequestBody {

@@ -9,6 +9,7 @@ const SRC = fileURLToPath(new URL('../../src', import.meta.url));
 const LAYERS = [
   'packet',
   'crypto',
+  'net',
   'srtp',
   'keys',
   'store',

@@ -193,6 +193,16 @@ describe('refusals', () => {
     expect((await requestLog(f)).at(-1)).toMatchObject({ outcome: 'denied', code: 'not_yet', segment: 5 });
   });
 
+  it('invalid_request (400): a delivery mode other than unicast or multicast', async () => {
+    await entitle();
+    const req = segmentRequest(f.programme.id, 0);
+    for (const delivery of ['broadcast', 1, null]) {
+      const res = await inject(f, f.receiver, { ...req, body: { ...req.body, delivery } });
+      expectRefused(res, 'invalid_request', 400);
+    }
+    await expectDenialLogged('invalid_request');
+  });
+
   it('forbidden_role (403): a receiver asking for content keys', async () => {
     const res = await inject(f, f.receiver, contentKeyRequest(f, 0));
     expectRefused(res, 'forbidden_role', 403);

@@ -89,6 +89,8 @@ export interface ReceiverStats {
   serviceKeyRefusals: { period: string; code: string }[];
   /** Segment keys taken from segment_key messages under a service key. */
   segmentKeysFromMulticast: number;
+  /** Segment keys taken from segment_key messages addressed to this client (wrapped under its client key). */
+  segmentKeysAddressed: number;
   /** Content keys installed from their copy under the previous segment's key (claim 12 rollover). */
   rolloverKeys: number;
   firstDecryptedIndex: number | undefined;
@@ -108,6 +110,7 @@ export class Receiver {
     refusals: [],
     serviceKeyRefusals: [],
     segmentKeysFromMulticast: 0,
+    segmentKeysAddressed: 0,
     rolloverKeys: 0,
     firstDecryptedIndex: undefined,
   };
@@ -205,6 +208,15 @@ export class Receiver {
     this.stats.keyMessages.accepted++;
     if (r.kind === 'segment_key') {
       const m = r.segmentKey;
+      // A copy addressed to this client by id (claims 7, 8, 30-32): the answer to its multicast request.
+      if (this.#segmentKeys.peek(m.segment) === undefined) {
+        const own = m.own();
+        if (own !== undefined) {
+          this.stats.segmentKeysAddressed++;
+          this.#segmentKeys.put(m.segment, own);
+        }
+      }
+      if (m.services.length === 0) return;
       this.#segmentKeyMessages.set(m.segment, m);
       for (const s of this.#segmentKeyMessages.keys())
         if (s < m.segment - 2) this.#segmentKeyMessages.delete(s);

@@ -26,7 +26,8 @@ import {
 } from '../packet/key-message.js';
 import type { ProgrammeId, SegmentIndex } from '../ids.js';
 import { pino, type Logger } from 'pino';
-import type { ServerContext } from './context.js';
+import type { ServerSecrets } from '../store/data-dir.js';
+import type { Store } from '../store/types.js';
 
 /** Every datagram stays under 1200 bytes: below any path MTU in use, with room for IP and UDP headers. */
 export const MAX_DATAGRAM_BYTES = 1199;
@@ -91,7 +92,7 @@ export class SegmentKeyBatcher {
   #closed = false;
 
   constructor(
-    readonly ctx: ServerContext,
+    readonly ctx: { readonly store: Store; readonly secrets: ServerSecrets; readonly now: () => number },
     readonly opts: SegmentKeyMulticastOptions,
     readonly log: Logger | undefined,
   ) {}

@@ -11,6 +11,8 @@ import { assertMpegTsFile, parseMediaInput, readMedia } from '../sender/media-so
 import { Sender } from '../sender/sender.js';
 import { keyMessageOpener } from '../receiver/open-key-message.js';
 import { Receiver } from '../receiver/receiver.js';
+import { segmentKeyFetcher } from '../receiver/segment-keys.js';
+import { serviceKeyFetcher } from '../receiver/service-keys.js';
 import { fileSink, forwardSink, type MediaSink } from '../receiver/sinks.js';
 import { SAMPLE_PATH, runDemo, type DemoSummary } from './demo.js';
 import { cliLogger, emit, untilSignal } from './output.js';
@@ -185,22 +187,13 @@ export function registerMediaCommands(program: Command): void {
         log,
         holdMs: o.hold,
         openKeyMessage: keyMessageOpener(credentials.serverPublicKey),
-        fetchSegmentKey: async (segment) => {
-          const r = await client.requestSegmentKey(programme.id, segment);
-          return r.ok
-            ? { ok: true, key: r.segmentKey }
-            : {
-                ok: false,
-                code: r.code,
-                retryable: r.retryable,
-                ...(r.retryAfterMs !== undefined && { retryAfterMs: r.retryAfterMs }),
-              };
-        },
+        // One request per call: the receiver's retry rules (docs/operations.md "Retry rules") do the retrying.
+        fetchSegmentKey: segmentKeyFetcher(credentials, {
+          serverUrl: client.serverUrl,
+          programmeId: programme.id,
+        }),
         serviceKeys,
-        fetchServiceKey: async (serviceId, period) => {
-          const r = await client.requestServiceKey(serviceId, period);
-          return r.ok ? { ok: true, key: r.serviceKey } : { ok: false, code: r.code, retryable: r.retryable };
-        },
+        fetchServiceKey: serviceKeyFetcher(client),
       });
       const stop = untilSignal();
       await receiver.open();

@@ -1,11 +1,28 @@
 // Programme segment keys held by a receiver, fetched from the key server only when a content key needs one
-// (claim 2): one request per segment however many packets or messages want it, bounded backoff on errors,
-// and no retry after a refusal such as not_entitled.
+// (claim 2). All tries for one segment's key are one episode, run by the retry rules (docs/operations.md "Retry
+// rules"):
+//
+//  - single flight: at most one request for a segment's key is in flight at a time; every caller that wants it
+//    (packets, key messages, the subscriber fallback, `request`) joins the episode already running;
+//  - one requestId per segment for every try (across rounds too), so a try whose answer was lost is answered from
+//    the key server's log: delivered once, logged once, billed once;
+//  - 503, timeouts and network errors (any retryable code but not_yet): exponential backoff with jitter, at most
+//    MAX_ERROR_TRIES tries, then a pause of COOLDOWN_MS before a later need starts a new round;
+//  - a refusal (not_entitled, forbidden_role, any code that is not retryable): final at once, never asked again;
+//  - not_yet: wait the announced retryAfterMs plus a little jitter (never less), then ask again; these waits do not
+//    use up the error tries, but are bounded (MAX_NOT_YET_WAITS waits, NOT_YET_BUDGET_MS in all).
+//
+// This loop is the only retry loop: the fetcher makes ONE HTTP request per call (`segmentKeyFetcher` builds it so),
+// and each call is one request the receiver counts (`onRequest`).
 import type { Logger } from 'pino';
+import { randomRequestId } from '../crypto/random.js';
+import type { Credentials } from '../keys/credentials.js';
+import { KeyServerClient } from '../server/client.js';
 
 export type SegmentKeyResult =
   { ok: true; key: Uint8Array } | { ok: false; code: string; retryable: boolean; retryAfterMs?: number };
-export type SegmentKeyFetcher = (segment: number) => Promise<SegmentKeyResult>;
+/** One try: one request for `segment`'s key, carrying `requestId` (the same for every try of the segment). */
+export type SegmentKeyFetcher = (segment: number, requestId: string) => Promise<SegmentKeyResult>;
 
 export interface SegmentKeyEvents {
   onRequest(segment: number): void;
@@ -13,17 +30,43 @@ export interface SegmentKeyEvents {
   onKey(segment: number): void;
 }
 
-const BACKOFF_START_MS = 100;
-const BACKOFF_MAX_MS = 5000;
-const MAX_TRIES = 6;
-/** After giving up on a retryable error (key server down), a later need starts a new round after this pause. */
-const COOLDOWN_MS = 5000;
+/** The wait after the n-th error (n ≥ 1) is uniform in [d/2, d), d = min(BACKOFF_MAX_MS, BACKOFF_START_MS·2^(n-1)). */
+export const BACKOFF_START_MS = 100;
+export const BACKOFF_MAX_MS = 5000;
+/** Tries that end in a retryable error (503, timeout, network error) before a round gives up. */
+export const MAX_ERROR_TRIES = 6;
+/** After a round gave up on retryable errors, a later need starts a new round after this pause. */
+export const COOLDOWN_MS = 5000;
+/** not_yet: the wait is retryAfterMs + uniform [0, min(NOT_YET_JITTER_MAX_MS, 50 + retryAfterMs/10)). */
+export const NOT_YET_JITTER_MAX_MS = 1000;
+/** not_yet without a retryAfterMs (a fetcher that drops it): wait this long. */
+export const NOT_YET_DEFAULT_WAIT_MS = 1000;
+/** not_yet answers a round waits out before it gives up (like an error round: pause, then a new round). */
+export const MAX_NOT_YET_WAITS = 20;
+/** The most a round waits on not_yet answers in all. */
+export const NOT_YET_BUDGET_MS = 120_000;
+/** Per try, in `segmentKeyFetcher`: a try with no answer by then counts as a timeout (retryable). */
+export const SEGMENT_KEY_TIMEOUT_MS = 3000;
+
+export function backoffMs(errors: number, random: () => number = Math.random): number {
+  const d = Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * 2 ** (errors - 1));
+  return d / 2 + (random() * d) / 2;
+}
+
+export function notYetWaitMs(retryAfterMs: number | undefined, random: () => number = Math.random): number {
+  if (retryAfterMs === undefined) return NOT_YET_DEFAULT_WAIT_MS;
+  return retryAfterMs + random() * Math.min(NOT_YET_JITTER_MAX_MS, 50 + retryAfterMs / 10);
+}
 
 export class SegmentKeys {
   readonly #keys = new Map<number, Uint8Array>();
-  readonly #inFlight = new Set<number>();
-  /** Why a segment has no key: a refusal (final) or a retryable failure (until `retryAtMs`). */
+  /** The running episode per segment: every caller wanting the key joins it. */
+  readonly #inFlight = new Map<number, Promise<void>>();
+  /** The requestId of a segment's tries, kept across rounds until the key is held. */
+  readonly #requestIds = new Map<number, string>();
+  /** Why a segment has no key: a refusal (final) or a round that gave up (until `retryAtMs`). */
   readonly #refused = new Map<number, { code: string; retryAtMs: number }>();
+  #closed = false;
 
   constructor(
     readonly fetch: SegmentKeyFetcher,
@@ -42,10 +85,11 @@ export class SegmentKeys {
     return this.#keys.get(segment);
   }
 
-  /** A key that came another way (a segment_key message under the service key). */
+  /** A key that came another way (a segment_key message under the service key); a running episode stops. */
   put(segment: number, key: Uint8Array): void {
     if (this.#keys.has(segment)) return;
     this.#keys.set(segment, key);
+    this.#requestIds.delete(segment);
     this.events.onKey(segment);
   }
 
@@ -53,45 +97,116 @@ export class SegmentKeys {
     return this.#refused.get(segment)?.code;
   }
 
-  /** Starts one fetch for `segment` unless it is held, in flight or was refused. */
+  /** Starts an episode for `segment` unless the key is held, an episode is running, or it was refused. */
   want(segment: number): void {
-    if (this.#keys.has(segment) || this.#inFlight.has(segment)) return;
+    if (this.#closed || this.#keys.has(segment) || this.#inFlight.has(segment)) return;
     const refused = this.#refused.get(segment);
     if (refused !== undefined && Date.now() < refused.retryAtMs) return;
     this.#refused.delete(segment);
-    this.#inFlight.add(segment);
-    void this.#fetchWithBackoff(segment).finally(() => this.#inFlight.delete(segment));
+    // Registered before the first try starts, so nothing the try calls can start a second episode.
+    const episode = Promise.resolve()
+      .then(() => this.#episode(segment))
+      .finally(() => this.#inFlight.delete(segment));
+    this.#inFlight.set(segment, episode);
   }
 
-  async #fetchWithBackoff(segment: number): Promise<void> {
-    let delayMs = BACKOFF_START_MS;
-    for (let attempt = 1; attempt <= MAX_TRIES; attempt++) {
+  /** The key, asking for it if needed: callers at the same moment share one episode. Undefined when refused. */
+  async request(segment: number): Promise<Uint8Array | undefined> {
+    this.want(segment);
+    await this.#inFlight.get(segment);
+    return this.#keys.get(segment);
+  }
+
+  /** Stops every episode before its next try (the receiver is closing). */
+  close(): void {
+    this.#closed = true;
+  }
+
+  #requestId(segment: number): string {
+    let id = this.#requestIds.get(segment);
+    if (id === undefined) {
+      id = randomRequestId();
+      this.#requestIds.set(segment, id);
+    }
+    return id;
+  }
+
+  async #episode(segment: number): Promise<void> {
+    const requestId = this.#requestId(segment);
+    let errors = 0;
+    let notYetWaits = 0;
+    let notYetWaitedMs = 0;
+    for (let attempt = 1; ; attempt++) {
+      if (this.#closed || this.#keys.has(segment)) return;
       this.events.onRequest(segment);
       let r: SegmentKeyResult;
       try {
-        r = await this.fetch(segment);
+        r = await this.fetch(segment, requestId);
       } catch (err) {
         r = { ok: false, code: 'unreachable', retryable: true };
         this.log.warn({ err: String(err), segment, attempt }, 'segment key request failed');
       }
       if (r.ok) {
+        this.#requestIds.delete(segment);
+        if (this.#keys.has(segment)) return; // came by multicast meanwhile
         this.#keys.set(segment, r.key);
-        this.log.info({ segment }, 'segment key received');
+        this.log.info({ segment, attempt }, 'segment key received');
         this.events.onKey(segment);
         return;
       }
-      if (!r.retryable || attempt === MAX_TRIES) {
+      let waitMs: number | undefined;
+      if (!r.retryable) {
+        waitMs = undefined;
+      } else if (r.code === 'not_yet') {
+        const w = notYetWaitMs(r.retryAfterMs);
+        if (notYetWaits < MAX_NOT_YET_WAITS && notYetWaitedMs + w <= NOT_YET_BUDGET_MS) {
+          notYetWaits++;
+          notYetWaitedMs += w;
+          waitMs = w;
+        }
+      } else if (++errors < MAX_ERROR_TRIES) {
+        waitMs = backoffMs(errors);
+      }
+      if (waitMs === undefined) {
         this.#refused.set(segment, {
           code: r.code,
           retryAtMs: r.retryable ? Date.now() + COOLDOWN_MS : Infinity,
         });
-        this.log.warn({ segment, code: r.code }, 'segment key refused');
+        if (!r.retryable) this.#requestIds.delete(segment);
+        this.log.warn({ segment, code: r.code, attempt, requestId }, 'segment key refused');
         this.events.onRefusal(segment, r.code);
         return;
       }
-      const wait = r.retryAfterMs ?? delayMs * (0.5 + Math.random());
-      await new Promise((res) => setTimeout(res, wait));
-      delayMs = Math.min(BACKOFF_MAX_MS, delayMs * 2);
+      this.log.debug(
+        { segment, code: r.code, attempt, waitMs: Math.ceil(waitMs) },
+        'segment key: asking again',
+      );
+      await new Promise((res) => setTimeout(res, waitMs).unref());
     }
   }
+}
+
+/**
+ * The fetcher for a Receiver: one HTTP request per call, carrying the episode's requestId. Its client does not
+ * retry (maxAttempts 1): SegmentKeys' rules are the only retry loop, and every request is counted.
+ */
+export function segmentKeyFetcher(
+  credentials: Credentials,
+  o: { readonly serverUrl: string; readonly programmeId: number; readonly timeoutMs?: number },
+): SegmentKeyFetcher {
+  const client = new KeyServerClient(credentials, {
+    serverUrl: o.serverUrl,
+    maxAttempts: 1,
+    timeoutMs: o.timeoutMs ?? SEGMENT_KEY_TIMEOUT_MS,
+  });
+  return async (segment, requestId) => {
+    const r = await client.requestSegmentKey(o.programmeId, segment, requestId);
+    if (r.ok) return { ok: true, key: r.segmentKey };
+    return {
+      ok: false,
+      code: r.code,
+      retryable: r.retryable,
+      ...(r.retryAfterMs !== undefined && { retryAfterMs: r.retryAfterMs }),
+    };
+  };
 }

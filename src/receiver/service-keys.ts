@@ -2,12 +2,22 @@
 // from the purchase) or fetched once with POST /v1/keys/service. With the SK of the current period the receiver
 // takes programme segment keys from the segment_key messages on the key port and never asks for a segment key.
 // A refusal (not_entitled: not a subscriber of that period) is final for the period; other failures may be
-// retried after a pause.
+// retried after a pause. Retry rules (docs/operations.md "Retry rules"): one request in flight per (service,
+// period), and every try for it carries the same requestId, so a lost answer is answered from the key server's log.
+// A service key is asked for rarely (at start, and once ahead of a period change), so its fetcher keeps
+// KeyServerClient's own retries (503, timeouts, network errors, with backoff) within one call.
 import type { Logger } from 'pino';
+import { randomRequestId } from '../crypto/random.js';
+import type { KeyServerClient } from '../server/client.js';
 
 export type ServiceKeyResult =
   { ok: true; key: Uint8Array } | { ok: false; code: string; retryable: boolean };
-export type ServiceKeyFetcher = (serviceId: number, period: string) => Promise<ServiceKeyResult>;
+/** One call for the SK of (service, period), carrying `requestId` (the same for every call for that pair). */
+export type ServiceKeyFetcher = (
+  serviceId: number,
+  period: string,
+  requestId: string,
+) => Promise<ServiceKeyResult>;
 
 const RETRY_AFTER_MS = 5000;
 
@@ -15,6 +25,7 @@ export class ServiceKeys {
   readonly #keys = new Map<string, Uint8Array>();
   readonly #inFlight = new Map<string, Promise<boolean>>();
   readonly #refused = new Map<string, { code: string; retryAtMs: number }>();
+  readonly #requestIds = new Map<string, string>();
 
   constructor(
     readonly fetch: ServiceKeyFetcher | undefined,
@@ -44,11 +55,13 @@ export class ServiceKeys {
     if (this.fetch === undefined || (refused !== undefined && Date.now() < refused.retryAtMs))
       return Promise.resolve(false);
     const fetch = this.fetch;
+    const requestId = this.#requestIds.get(id) ?? randomRequestId();
+    this.#requestIds.set(id, requestId);
     const p = (async () => {
       this.events.onRequest(serviceId, period);
       let r: ServiceKeyResult;
       try {
-        r = await fetch(serviceId, period);
+        r = await fetch(serviceId, period, requestId);
       } catch (err) {
         r = { ok: false, code: 'unreachable', retryable: true };
         this.log.warn({ err: String(err), serviceId, period }, 'service key request failed');
@@ -56,6 +69,7 @@ export class ServiceKeys {
       if (r.ok) {
         this.#keys.set(id, r.key);
         this.#refused.delete(id);
+        this.#requestIds.delete(id);
         this.log.info({ serviceId, period }, 'service key received');
         this.events.onKey(serviceId, period);
         return true;
@@ -74,4 +88,12 @@ export class ServiceKeys {
     this.#inFlight.set(id, p);
     return p;
   }
+}
+
+/** The fetcher for a Receiver: `client.requestServiceKey` with the pair's requestId. */
+export function serviceKeyFetcher(client: KeyServerClient): ServiceKeyFetcher {
+  return async (serviceId, period, requestId) => {
+    const r = await client.requestServiceKey(serviceId, period, requestId);
+    return r.ok ? { ok: true, key: r.serviceKey } : { ok: false, code: r.code, retryable: r.retryable };
+  };
 }

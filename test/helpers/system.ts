@@ -60,6 +60,8 @@ export async function startSystem(
     segmentLengthMs?: number;
     mkiLengthBytes?: number;
     pricing?: 'subscription' | 'per_segment' | 'both';
+    /** The key server's collection window for multicast segment-key delivery (default 50 ms). */
+    segmentKeyWindowMs?: number;
   } = {},
 ): Promise<TestSystem> {
   const dir = await mkdtemp(join(tmpdir(), 'keycast-test-'));
@@ -79,7 +81,13 @@ export async function startSystem(
     ...(opts.mkiLengthBytes !== undefined && { mkiLengthBytes: opts.mkiLengthBytes }),
     ...(opts.pricing !== undefined && { pricing: opts.pricing }),
   });
-  const server = buildKeyServer({ store, dataDir });
+  const server = buildKeyServer({
+    store,
+    dataDir,
+    ...(opts.segmentKeyWindowMs !== undefined && {
+      segmentKeyMulticast: { windowMs: opts.segmentKeyWindowMs },
+    }),
+  });
   const url = await server.listen({ host: '127.0.0.1', port: 0 });
   const system: TestSystem = {
     dir,
@@ -193,6 +201,10 @@ export interface ReceiverTestOptions {
   readonly serviceKeys?: readonly { serviceId: number; period: string; key: Uint8Array }[];
   /** Ask the key server for service keys (POST /v1/keys/service) at start and ahead of a period change. */
   readonly fetchServiceKeys?: boolean;
+  /** Ask this URL instead of the key server's own (e.g. a fault proxy in front of it). */
+  readonly serverUrl?: string;
+  /** Per segment-key request (default SEGMENT_KEY_TIMEOUT_MS). */
+  readonly timeoutMs?: number;
 }
 
 /** A real Receiver (in this process) for `client`, collecting the recovered TS in memory. */
@@ -204,6 +216,8 @@ export async function startReceiver(
 ) {
   const { Receiver } = await import('../../src/receiver/receiver.js');
   const { keyMessageOpener } = await import('../../src/receiver/open-key-message.js');
+  const { segmentKeyFetcher } = await import('../../src/receiver/segment-keys.js');
+  const { serviceKeyFetcher } = await import('../../src/receiver/service-keys.js');
   const chunks: Buffer[] = [];
   const deliveredAtMs: number[] = [];
   const receiver = new Receiver({
@@ -221,16 +235,19 @@ export async function startReceiver(
       },
     ],
     openKeyMessage: keyMessageOpener(client.credentials.serverPublicKey),
-    fetchSegmentKey: async (segment) => {
-      const r = await client.client.requestSegmentKey(system.programme.id, segment);
-      return r.ok ? { ok: true, key: r.segmentKey } : { ok: false, code: r.code, retryable: r.retryable };
-    },
+    // As `keycast receive` builds them: one request per call, the receiver's retry rules do the retrying.
+    fetchSegmentKey: segmentKeyFetcher(client.credentials, {
+      serverUrl: o.serverUrl ?? system.url,
+      programmeId: system.programme.id,
+      ...(o.timeoutMs !== undefined && { timeoutMs: o.timeoutMs }),
+    }),
     ...(o.serviceKeys !== undefined && { serviceKeys: o.serviceKeys }),
     ...(o.fetchServiceKeys === true && {
-      fetchServiceKey: async (serviceId: number, period: string) => {
-        const r = await client.client.requestServiceKey(serviceId, period);
-        return r.ok ? { ok: true, key: r.serviceKey } : { ok: false, code: r.code, retryable: r.retryable };
-      },
+      fetchServiceKey: serviceKeyFetcher(
+        o.serverUrl === undefined
+          ? client.client
+          : new KeyServerClient(client.credentials, { serverUrl: o.serverUrl }),
+      ),
     }),
   });
   await receiver.open();

@@ -16,28 +16,13 @@ import {
   type OpenedSegmentKey,
 } from './key-message-gate.js';
 import { periodOf } from '../keys/service-key.js';
-import { ERROR_CODES, isErrorCode } from '../server/errors.js';
-import { CLIENT_ERROR_CODES } from '../server/refusal.js';
+import { isFinalRefusal, rolloverCopy, segmentOf, type ContentKeyMaterial } from './rollover.js';
 
 /** How long a subscriber's packets wait for a segment key by multicast before it asks the key server for it. */
 const SUBSCRIBER_FALLBACK_MS = 1000;
 
 /** How many key ids seen in packets, but not installed, the receiver remembers (see #wantKey). */
 const MAX_NEEDED_KEYS = 16;
-
-type ContentKeyMaterial = { masterKey: Uint8Array; masterSalt: Uint8Array };
-
-/** The segment a content key belongs to: the newest its message names (src/packet/key-message.ts). */
-function segmentOf(ck: OpenedContentKey): number | undefined {
-  return ck.segments.length === 0 ? undefined : Math.max(...ck.segments);
-}
-
-/** A refusal that asking again will not change (e.g. not_entitled), as against a key server that did not answer. */
-function isFinalRefusal(code: string | undefined): boolean {
-  if (code === undefined) return false;
-  if (isErrorCode(code)) return !ERROR_CODES[code].retryable;
-  return code in CLIENT_ERROR_CODES && !CLIENT_ERROR_CODES[code as keyof typeof CLIENT_ERROR_CODES].retryable;
-}
 
 /** Why a media datagram produced no output: the SRTP reasons, plus the receiver's own. */
 export type RejectReason = SrtpRejectReason | 'hold_overflow';
@@ -275,32 +260,19 @@ export class Receiver {
     return psk === undefined ? undefined : ck.unwrap(segment, psk);
   }
 
-  /**
-   * Seamless rollover (claim 12): the first content key of segment N also comes wrapped under PSK(N-1). That copy
-   * is used only when packets are arriving under the key (the boundary has come) while PSK(N) is still on its way:
-   * neither held nor refused. A receiver whose request for segment N was refused never uses it, so one entitled only
-   * to N-1 stops exactly at the boundary. It asks for PSK(N) as soon as the key is announced, a lead ahead of the
-   * boundary, so a refusal is normally known in time; a receiver that reaches the boundary before its answer does
-   * decrypt this one crypto period of N (see docs/key-server.md, Rollover).
-   */
+  /** The copy under the previous segment's key, when src/receiver/rollover.ts allows it (claim 12). */
   #rolloverKey(ck: OpenedContentKey): ContentKeyMaterial | undefined {
-    const segment = segmentOf(ck);
-    if (segment === undefined || !this.#needed.has(ck.keyId)) return undefined;
-    if (this.#segmentKeys.peek(segment) !== undefined) return undefined; // held: only its own copy counts
-    if (isFinalRefusal(this.#segmentKeys.refusal(segment))) return undefined;
-    for (const earlier of ck.segments) {
-      if (earlier >= segment) continue;
-      const psk = this.#segmentKeys.peek(earlier);
-      const key = psk === undefined ? undefined : ck.unwrap(earlier, psk);
-      if (key === undefined) continue;
-      this.stats.rolloverKeys++;
-      this.#opts.log.info(
-        { keyId: ck.keyId, segment, under: earlier },
-        'content key taken under the previous segment key',
-      );
-      return key;
-    }
-    return undefined;
+    const r = rolloverCopy(ck, this.#needed.has(ck.keyId), {
+      held: (segment) => this.#segmentKeys.peek(segment),
+      refusal: (segment) => this.#segmentKeys.refusal(segment),
+    });
+    if (r === undefined) return undefined;
+    this.stats.rolloverKeys++;
+    this.#opts.log.info(
+      { keyId: ck.keyId, segment: segmentOf(ck), under: r.under },
+      'content key taken under the previous segment key',
+    );
+    return r.key;
   }
 
   #install(ck: OpenedContentKey, key: ContentKeyMaterial): void {

@@ -7,7 +7,7 @@
 // segment s - 1, is wrapped twice in its one message: under PSK(s) and under PSK(s - 1). The sender puts it on the
 // air at least its lead before the boundary and repeats it, so a receiver that holds either segment key has the
 // next content key before the first packet of s; the receiver's policy decides when the copy under PSK(s - 1) may
-// be used (src/receiver/receiver.ts). The key belongs to s, the newest segment its entries name.
+// be used (src/receiver/rollover.ts). The key belongs to s, the newest segment its entries name.
 //
 // When the programme may be watched on a subscription, the answer also carries a signed segment_key message: the
 // segment's PSK wrapped under the service key (SK) of the current period, and under the next period's SK as well

@@ -85,5 +85,10 @@ export function demoChecks(c: CheckInput): DemoCheck[] {
       ok: c.segments > 0 && billed(buyer, c.segments),
     },
     { name: 'segment-0-only client billed one segment', ok: billed(seg0, 1) },
+    {
+      // pay-per-segment and segment-0-only ask for segment 0 at the same moment: one message carries both copies.
+      name: 'segment keys multicast to named clients: receivers asking at once share one message (claims 7-8, 30-31)',
+      ok: buyer.segmentKeysAddressed > 0 && seg0.segmentKeysAddressed > 0,
+    },
   ];
 }

@@ -55,6 +55,8 @@ export interface DemoReceiver {
   readonly keyRequests: number;
   /** Segment keys it took from the multicast under its service key. */
   readonly segmentKeysFromMulticast: number;
+  /** Segment keys it took from a multicast message addressed to named clients, under its own client key. */
+  readonly segmentKeysAddressed: number;
   readonly refusals: readonly { segment: number; code: string }[];
 }
 

@@ -74,7 +74,8 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
 
     const server = spawnKeycast(
       'key-server',
-      ['serve', '--data', data, '--port', '0'],
+      // A window wide enough that receivers asking at the same moment share one multicast message even on a busy host.
+      ['serve', '--data', data, '--port', '0', '--collect-window-ms', '200'],
       join(dir, 'key-server.log'),
     );
     children.push(server);
@@ -284,6 +285,7 @@ async function receiverResult(
     segmentKeyRequests: s.segmentKeyRequests,
     keyRequests: s.keyRequests,
     segmentKeysFromMulticast: s.segmentKeysFromMulticast,
+    segmentKeysAddressed: s.segmentKeysAddressed ?? 0,
     refusals: s.refusals,
   };
 }
@@ -296,6 +298,7 @@ interface ReceiverStatsFile {
   segmentKeyRequests: number;
   keyRequests: number;
   segmentKeysFromMulticast: number;
+  segmentKeysAddressed?: number;
   refusals: { segment: number; code: string }[];
   firstDecryptedIndex?: number;
 }

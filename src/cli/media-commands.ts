@@ -156,6 +156,14 @@ export function registerMediaCommands(program: Command): void {
         .argParser(collect)
         .default([], 'none'),
     )
+    .addOption(
+      new Option(
+        '--segment-key-delivery <mode>',
+        'multicast: the key server may answer several receivers asking at once with one message on the key port (claims 7-8); unicast: every key in its HTTP answer',
+      )
+        .choices(['multicast', 'unicast'])
+        .default('multicast'),
+    )
     .action(async (o: ReceiveOptions) => {
       const log = cliLogger('keycast-receiver');
       // Outputs first: a path that cannot be written fails now, not after the programme has started.
@@ -186,11 +194,12 @@ export function registerMediaCommands(program: Command): void {
         sinks,
         log,
         holdMs: o.hold,
-        openKeyMessage: keyMessageOpener(credentials.serverPublicKey),
+        openKeyMessage: keyMessageOpener(credentials.serverPublicKey, credentials),
         // One request per call: the receiver's retry rules (docs/operations.md "Retry rules") do the retrying.
         fetchSegmentKey: segmentKeyFetcher(credentials, {
           serverUrl: client.serverUrl,
           programmeId: programme.id,
+          delivery: o.segmentKeyDelivery,
         }),
         serviceKeys,
         fetchServiceKey: serviceKeyFetcher(client),
@@ -259,6 +268,7 @@ interface ReceiveOptions {
   interface: string;
   statsFile?: string;
   hold: number;
+  segmentKeyDelivery: 'multicast' | 'unicast';
   progress?: boolean;
   serverUrl?: string;
   serviceKey: string[];

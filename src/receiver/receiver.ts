@@ -172,6 +172,7 @@ export class Receiver {
   }
 
   async close(): Promise<void> {
+    this.#segmentKeys.close();
     clearInterval(this.#drainTimer);
     this.#drain(true);
     await Promise.all([closeSocket(this.#media), closeSocket(this.#keys)]);

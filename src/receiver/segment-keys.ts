@@ -11,6 +11,9 @@
 //  - a refusal (not_entitled, forbidden_role, any code that is not retryable): final at once, never asked again;
 //  - not_yet: wait the announced retryAfterMs plus a little jitter (never less), then ask again; these waits do not
 //    use up the error tries, but are bounded (MAX_NOT_YET_WAITS waits, NOT_YET_BUDGET_MS in all).
+//  - on_the_air (multicast delivery, claims 7-8): the key server put this client's copy in a multicast message; the
+//    receiver takes it from the key port (`put`), which ends the episode. If it has not come within
+//    ON_THE_AIR_WAIT_MS, the next try (same requestId) asks for unicast delivery and is answered from the log.
 //
 // This loop is the only retry loop: the fetcher makes ONE HTTP request per call (`segmentKeyFetcher` builds it so),
 // and each call is one request the receiver counts (`onRequest`).
@@ -20,7 +23,10 @@ import type { Credentials } from '../keys/credentials.js';
 import { KeyServerClient } from '../server/client.js';
 
 export type SegmentKeyResult =
-  { ok: true; key: Uint8Array } | { ok: false; code: string; retryable: boolean; retryAfterMs?: number };
+  | { ok: true; key: Uint8Array }
+  | { ok: false; code: string; retryable: boolean; retryAfterMs?: number }
+  /** The key is in a multicast message addressed to this client: wait for it (`put`) for retryAfterMs. */
+  | { ok: false; code: 'on_the_air'; retryable: true; retryAfterMs: number };
 /** One try: one request for `segment`'s key, carrying `requestId` (the same for every try of the segment). */
 export type SegmentKeyFetcher = (segment: number, requestId: string) => Promise<SegmentKeyResult>;
 
@@ -157,6 +163,8 @@ export class SegmentKeys {
       let waitMs: number | undefined;
       if (!r.retryable) {
         waitMs = undefined;
+      } else if (r.code === 'on_the_air') {
+        waitMs = r.retryAfterMs; // the multicast message ends the episode; if it is lost, the next try is unicast
       } else if (r.code === 'not_yet') {
         const w = notYetWaitMs(r.retryAfterMs);
         if (notYetWaits < MAX_NOT_YET_WAITS && notYetWaitedMs + w <= NOT_YET_BUDGET_MS) {
@@ -186,21 +194,44 @@ export class SegmentKeys {
   }
 }
 
+/** How long a receiver waits for its copy in a multicast message before asking for it by unicast. */
+export const ON_THE_AIR_WAIT_MS = 600;
+
+export interface SegmentKeyFetcherOptions {
+  readonly serverUrl: string;
+  readonly programmeId: number;
+  readonly timeoutMs?: number;
+  /**
+   * 'multicast' (claims 7-8): ask with multicast delivery; the key server may answer several clients at once with
+   * one message on the key port, which the Receiver takes its own copy from. Default 'unicast'.
+   */
+  readonly delivery?: 'unicast' | 'multicast';
+}
+
 /**
  * The fetcher for a Receiver: one HTTP request per call, carrying the episode's requestId. Its client does not
- * retry (maxAttempts 1): SegmentKeys' rules are the only retry loop, and every request is counted.
+ * retry (maxAttempts 1): SegmentKeys' rules are the only retry loop, and every request is counted. With multicast
+ * delivery, the first try of a requestId accepts multicast and every later one asks for unicast.
  */
-export function segmentKeyFetcher(
-  credentials: Credentials,
-  o: { readonly serverUrl: string; readonly programmeId: number; readonly timeoutMs?: number },
-): SegmentKeyFetcher {
+export function segmentKeyFetcher(credentials: Credentials, o: SegmentKeyFetcherOptions): SegmentKeyFetcher {
   const client = new KeyServerClient(credentials, {
     serverUrl: o.serverUrl,
     maxAttempts: 1,
     timeoutMs: o.timeoutMs ?? SEGMENT_KEY_TIMEOUT_MS,
   });
+  /** requestIds whose multicast try was answered "on the air": their next try is unicast. */
+  const triedMulticast = new Set<string>();
   return async (segment, requestId) => {
-    const r = await client.requestSegmentKey(o.programmeId, segment, requestId);
+    const multicast = o.delivery === 'multicast' && !triedMulticast.has(requestId);
+    const r = multicast
+      ? await client.requestSegmentKeyByMulticast(o.programmeId, segment, requestId)
+      : await client.requestSegmentKey(o.programmeId, segment, requestId);
+    triedMulticast.delete(requestId);
+    if (r.ok && 'delivery' in r) {
+      triedMulticast.add(requestId);
+      if (triedMulticast.size > 64) triedMulticast.delete(triedMulticast.values().next().value!);
+      return { ok: false, code: 'on_the_air', retryable: true, retryAfterMs: ON_THE_AIR_WAIT_MS };
+    }
     if (r.ok) return { ok: true, key: r.segmentKey };
     return {
       ok: false,

@@ -205,6 +205,8 @@ export interface ReceiverTestOptions {
   readonly serverUrl?: string;
   /** Per segment-key request (default SEGMENT_KEY_TIMEOUT_MS). */
   readonly timeoutMs?: number;
+  /** Ask for segment keys with multicast delivery (claims 7-8); default unicast. */
+  readonly segmentKeyDelivery?: 'unicast' | 'multicast';
 }
 
 /** A real Receiver (in this process) for `client`, collecting the recovered TS in memory. */
@@ -234,12 +236,13 @@ export async function startReceiver(
         close: () => Promise.resolve(),
       },
     ],
-    openKeyMessage: keyMessageOpener(client.credentials.serverPublicKey),
+    openKeyMessage: keyMessageOpener(client.credentials.serverPublicKey, client.credentials),
     // As `keycast receive` builds them: one request per call, the receiver's retry rules do the retrying.
     fetchSegmentKey: segmentKeyFetcher(client.credentials, {
       serverUrl: o.serverUrl ?? system.url,
       programmeId: system.programme.id,
       ...(o.timeoutMs !== undefined && { timeoutMs: o.timeoutMs }),
+      ...(o.segmentKeyDelivery !== undefined && { delivery: o.segmentKeyDelivery }),
     }),
     ...(o.serviceKeys !== undefined && { serviceKeys: o.serviceKeys }),
     ...(o.fetchServiceKeys === true && {

@@ -10,7 +10,15 @@ import { unwrapSegmentKeyForClient } from '../../src/keys/segment-key.js';
 import type { SignedSegmentKeyMessage } from '../../src/packet/key-message.js';
 import { keyMessageOpener } from '../../src/receiver/open-key-message.js';
 import { orThrow } from '../../src/server/client.js';
-import { captureGroup, startSystem, type TestClient, type TestSystem } from '../helpers/system.js';
+import {
+  captureGroup,
+  sampleSlice,
+  sendMedia,
+  startReceiver,
+  startSystem,
+  type TestClient,
+  type TestSystem,
+} from '../helpers/system.js';
 
 let system: TestSystem;
 let capture: Awaited<ReturnType<typeof captureGroup>>;
@@ -162,5 +170,29 @@ describe('segment keys multicast to named clients', () => {
     const outsider = await system.enrol('outsider', 'receiver');
     const r = await outsider.client.requestSegmentKeyByMulticast(system.programme.id, 0);
     expect(r).toMatchObject({ ok: false, code: 'not_entitled' });
+  });
+});
+
+describe('receivers taking their segment keys from the multicast', () => {
+  it('claims 7 and 8 end to end: receivers asking at the same moment share one message per segment and decrypt it all', async () => {
+    const sender = await system.enrol('encoder', 'sender');
+    const viewers3 = await viewers(3, 'e2e');
+    const rxs = await Promise.all(
+      viewers3.map((v) => startReceiver(system, v, 3000, { segmentKeyDelivery: 'multicast' })),
+    );
+    const media = await sampleSlice(800); // ≈ 8.8 s of media: three segments of 4 s
+    const { progress } = await sendMedia(system, sender, media, { speed: 4, leadMs: 500 });
+    await sleep(300);
+    await Promise.all(rxs.map((rx) => rx.close()));
+    const segments = progress.segment + 1;
+    expect(segments).toBeGreaterThanOrEqual(3);
+    for (const rx of rxs) {
+      const st = rx.receiver.stats;
+      expect(rx.output().equals(Buffer.from(media))).toBe(true);
+      expect(st.packetsRejected).toBe(0);
+      // Every segment key this receiver held came addressed to it in a shared message: no unicast fallback.
+      expect(st.segmentKeysAddressed).toBe(segments);
+      expect(st.segmentKeyRequests).toBe(segments);
+    }
   });
 });

@@ -174,7 +174,7 @@ describe('segment keys multicast to named clients', () => {
 });
 
 describe('receivers taking their segment keys from the multicast', () => {
-  it('claims 7 and 8 end to end: receivers asking at the same moment share one message per segment and decrypt it all', async () => {
+  it('claims 4, 7 and 8 end to end: content keys under segment keys that reach each receiver in one shared multicast message', async () => {
     const sender = await system.enrol('encoder', 'sender');
     const viewers3 = await viewers(3, 'e2e');
     const rxs = await Promise.all(
@@ -194,5 +194,29 @@ describe('receivers taking their segment keys from the multicast', () => {
       expect(st.segmentKeysAddressed).toBe(segments);
       expect(st.segmentKeyRequests).toBe(segments);
     }
+  });
+});
+
+describe('a receiver that misses its multicast copy', () => {
+  it('asks again with the same requestId by unicast and gets the same key from the log, billed once', async () => {
+    const { segmentKeyFetcher } = await import('../../src/receiver/segment-keys.js');
+    const [a, b] = await viewers(2, 'miss');
+    const fetch = (c: TestClient) =>
+      segmentKeyFetcher(c.credentials, {
+        serverUrl: system.url,
+        programmeId: system.programme.id,
+        delivery: 'multicast',
+      });
+    const fa = fetch(a!);
+    const fb = fetch(b!);
+    // Nobody listens for these two: both copies go out in one message and are lost to them.
+    const [ra, rb] = await Promise.all([fa(0, 'miss-a'), fb(0, 'miss-b')]);
+    expect(ra).toMatchObject({ ok: false, code: 'on_the_air', retryable: true });
+    expect(rb).toMatchObject({ ok: false, code: 'on_the_air' });
+    const again = await fa(0, 'miss-a'); // the receiver's next try: unicast, answered from the log
+    expect(again.ok && again.key.length).toBe(32);
+    const log = await system.store.transact((tx) => tx.log.range(1, 100_000));
+    const mine = log.filter((r) => r.clientId === a!.credentials.clientId && r.event === 'segment_key');
+    expect(mine.map((r) => [r.outcome, r.requestId])).toEqual([['delivered', 'miss-a']]);
   });
 });

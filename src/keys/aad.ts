@@ -18,6 +18,12 @@
 //   keycast/v1 psk>master programme=<programmeId> segment=<segment> epoch=<epoch>
 //   keycast/v1 ck>master programme=<programmeId> key=<keyId>
 //       keys at rest in the store, under the server master key
+//   keycast/v1 mk>client client=<clientId> programme=<programmeId>
+//       a session member's individual member key (claim 15), under that client's wrap key (HKDF of UK)
+//   keycast/v1 gk>mk programme=<programmeId> node=<nodeId> version=<version> member=<clientId>
+//       a group tree node key (node 1 = the group key, version = group epoch), under a member key (src/keys/group/)
+//   keycast/v1 gk>gk programme=<programmeId> node=<nodeId> version=<version> under=<nodeId> under-version=<version>
+//       a group tree node key under another node key of the same programme's group
 //
 // `a>b` reads "a wrapped under b". Changing a string is a wire-format change: bump v1.
 
@@ -104,4 +110,48 @@ export function aadSegmentKeyAtRest(programmeId: number, segment: number, epoch:
 export function aadContentKeyAtRest(programmeId: number, keyId: number): Uint8Array {
   checkIds({ programmeId, keyId });
   return enc.encode(`keycast/v1 ck>master programme=${programmeId} key=${keyId}`);
+}
+
+export function aadMemberKeyForClient(clientId: number, programmeId: number): Uint8Array {
+  checkIds({ clientId, programmeId });
+  return enc.encode(`keycast/v1 mk>client client=${clientId} programme=${programmeId}`);
+}
+
+export function aadGroupNodeKeyUnderMemberKey(
+  programmeId: number,
+  nodeId: number,
+  version: number,
+  memberId: number,
+): Uint8Array {
+  checkIds({ programmeId, nodeId, version, memberId });
+  return enc.encode(
+    `keycast/v1 gk>mk programme=${programmeId} node=${nodeId} version=${version} member=${memberId}`,
+  );
+}
+
+export function aadGroupNodeKeyUnderNodeKey(
+  programmeId: number,
+  nodeId: number,
+  version: number,
+  underNodeId: number,
+  underVersion: number,
+): Uint8Array {
+  checkIds({ programmeId, nodeId, version, underNodeId, underVersion });
+  return enc.encode(
+    `keycast/v1 gk>gk programme=${programmeId} node=${nodeId} version=${version} under=${underNodeId} under-version=${underVersion}`,
+  );
+}
+
+/**
+ * A content key of a session programme inside a content_key message, under the programme's group key at its full
+ * u32 epoch (the entry's 16-bit epoch field carries only the low bits):
+ *   keycast/v1 ck>group programme=<programmeId> epoch=<groupEpoch> key=<keyId>
+ */
+export function aadContentKeyUnderGroupKey(
+  programmeId: number,
+  groupEpoch: number,
+  keyId: number,
+): Uint8Array {
+  checkIds({ programmeId, groupEpoch, keyId });
+  return enc.encode(`keycast/v1 ck>group programme=${programmeId} epoch=${groupEpoch} key=${keyId}`);
 }

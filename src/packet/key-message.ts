@@ -20,8 +20,9 @@
 //    |                                                               |
 //    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+  20 octets
 //
-// type: 1 = content_key; 2 = segment_key; 3 = group rekey is reserved for a later version of keycast and is refused
-// (`unsupported_type`) until it is defined.
+// type: 1 = content_key; 2 = segment_key; 3 = group_rekey, defined in src/packet/group-rekey.ts. decodeKeyMessage
+// (content and segment keys, for callers that handle only those) answers `unsupported_type` for type 3;
+// decodeAnyKeyMessage decodes all three.
 //
 // content_key body (type = 1): the SSRC's rollover counter is `roc` at RTP sequence number `seq`.
 //
@@ -84,6 +85,7 @@ import {
   writeKeyEntries,
   type KeyEntry,
 } from './key-entry.js';
+import { decodeGroupRekey, type DecodeGroupRekeyResult } from './group-rekey.js';
 import { KEY_MESSAGE_PROFILES, keyMessageProfileFromCode, type KeyMessageProfile } from './profile-code.js';
 
 export {
@@ -236,6 +238,17 @@ export function decodeKeyMessage(bytes: Uint8Array): DecodeKeyMessageResult {
       signedBytes,
     },
   };
+}
+
+/** Decode a signed key message of any type, group_rekey included. Untrusted input: never throws. */
+export function decodeAnyKeyMessage(bytes: Uint8Array): DecodeKeyMessageResult | DecodeGroupRekeyResult {
+  if (
+    bytes.length >= 2 &&
+    bytes[0] === KEY_MESSAGE_VERSION &&
+    bytes[1] === KEY_MESSAGE_TYPE_CODES.group_rekey
+  )
+    return decodeGroupRekey(bytes);
+  return decodeKeyMessage(bytes);
 }
 
 type Failure = Extract<DecodeKeyMessageResult, { ok: false }>;

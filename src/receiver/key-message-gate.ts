@@ -1,7 +1,8 @@
 // Admits key messages: verified (by the opener), for this programme, fresh, not replayed. Remembers the
 // content keys announced but not yet installed. Segment-key messages (the PSK under service keys) pass the same
-// rules and are handed to the receiver as they come.
+// rules and are handed to the receiver as they come, and so are group rekeys (type 3) of a session programme.
 import type { KeyId, ProgrammeId, Ssrc } from '../ids.js';
+import type { SignedGroupRekeyMessage } from '../packet/group-rekey.js';
 
 /** A verified content-key message, reduced to what the receiver needs. */
 export interface OpenedContentKey {
@@ -11,11 +12,20 @@ export interface OpenedContentKey {
   readonly ssrc: Ssrc;
   readonly roc: number;
   readonly seq: number;
+  /** When the key server issued (signed) the message. */
+  readonly issuedAtMs: number;
   readonly expiresAtMs: number;
   /** The segments under whose key a copy of the content key is wrapped. */
   readonly segments: readonly number[];
+  /** Session programmes: the group epochs (low 16 bits) under whose group key a copy is wrapped. */
+  readonly groupEpochs: readonly number[];
   /** The content key, if `psk` unwraps the copy for `segment`. */
   unwrap(segment: number, psk: Uint8Array): { masterKey: Uint8Array; masterSalt: Uint8Array } | undefined;
+  /** The content key, if the group key of (full) `groupEpoch` unwraps its group copy. */
+  unwrapGroup(
+    groupKey: Uint8Array,
+    groupEpoch: number,
+  ): { masterKey: Uint8Array; masterSalt: Uint8Array } | undefined;
 }
 
 /** A verified segment_key message: a segment's PSK wrapped under service keys (claim 9) or client keys (claim 8). */
@@ -39,6 +49,7 @@ export interface OpenedSegmentKey {
 export type OpenResult =
   | { ok: true; key: OpenedContentKey }
   | { ok: true; segmentKey: OpenedSegmentKey }
+  | { ok: true; groupRekey: SignedGroupRekeyMessage }
   | { ok: false; reason: string };
 /** Decodes and verifies the signature of a datagram from the key port. Never throws. */
 export type KeyMessageOpener = (bytes: Uint8Array) => OpenResult;
@@ -46,8 +57,17 @@ export type KeyMessageOpener = (bytes: Uint8Array) => OpenResult;
 export type GateResult =
   | { kind: 'accepted'; key: OpenedContentKey }
   | { kind: 'segment_key'; segmentKey: OpenedSegmentKey }
+  | { kind: 'group_rekey'; groupRekey: SignedGroupRekeyMessage }
   | { kind: 'duplicate' }
   | { kind: 'rejected'; reason: string };
+
+/**
+ * A group rekey has no validity window of its own: an old one is harmless (a ring takes only newer key versions),
+ * so it never counts as stale; replays are still caught by the message sequence.
+ */
+function groupRekeyValidity(m: SignedGroupRekeyMessage) {
+  return { programmeId: m.programmeId, messageSeq: m.messageSeq, expiresAtMs: Number.MAX_SAFE_INTEGER };
+}
 
 /** How far behind the newest message sequence an unseen message may be before it counts as replayed. */
 const REPLAY_WINDOW = 64;
@@ -67,7 +87,7 @@ export class KeyMessageGate {
   accept(bytes: Uint8Array): GateResult {
     const r = this.open(bytes);
     if (!r.ok) return { kind: 'rejected', reason: r.reason };
-    const key = 'key' in r ? r.key : r.segmentKey;
+    const key = 'key' in r ? r.key : 'segmentKey' in r ? r.segmentKey : groupRekeyValidity(r.groupRekey);
     if (key.programmeId !== this.programmeId) return { kind: 'rejected', reason: 'wrong_programme' };
     const fingerprint = Buffer.from(bytes).toString('base64');
     const seen = this.#seen.get(key.messageSeq);
@@ -78,6 +98,7 @@ export class KeyMessageGate {
     this.#seen.set(key.messageSeq, fingerprint);
     this.#maxSeq = Math.max(this.#maxSeq, key.messageSeq);
     for (const s of this.#seen.keys()) if (s <= this.#maxSeq - REPLAY_WINDOW) this.#seen.delete(s);
+    if ('groupRekey' in r) return { kind: 'group_rekey', groupRekey: r.groupRekey };
     if (!('key' in r)) return { kind: 'segment_key', segmentKey: r.segmentKey };
     this.#announced.set(r.key.keyId, r.key);
     this.#pending.set(r.key.keyId, r.key);

@@ -1,8 +1,10 @@
-// Turns a datagram from the key port into a verified content-key announcement or segment-key message, or a reason.
-// Given the client's own identity, a segment-key message's entry addressed to this client (wrapKind client,
-// wrapKeyId = its id) opens under its client key.
+// Turns a datagram from the key port into a verified content-key announcement, segment-key message or group rekey
+// (type 3, a session's group keys), or a reason. Given the client's own identity, a segment-key message's entry
+// addressed to this client (wrapKind client, wrapKeyId = its id) opens under its client key.
 import { asProgrammeId } from '../ids.js';
-import { unwrapContentKeyFromMessage } from '../keys/content-key.js';
+import { unwrapContentKeyFromMessage, unwrapContentKeyUnderGroupKey } from '../keys/content-key.js';
+import { verifyGroupRekey } from '../keys/group/index.js';
+import { GROUP_REKEY_TYPE_CODE } from '../packet/group-rekey.js';
 import { verifyKeyMessage } from '../keys/key-message-sign.js';
 import { unwrapSegmentKeyForClient } from '../keys/segment-key.js';
 import { periodFromNumber, unwrapSegmentKeyUnderServiceKey } from '../keys/service-key.js';
@@ -18,12 +20,21 @@ export interface OwnIdentity {
 export function keyMessageOpener(serverPublicKey: Uint8Array, self?: OwnIdentity): KeyMessageOpener {
   return (datagram) => {
     // Own the bytes: the decoded message keeps views into them.
-    const r = verifyKeyMessage(new Uint8Array(datagram), serverPublicKey);
+    const bytes = new Uint8Array(datagram);
+    if (bytes.length >= 2 && bytes[1] === GROUP_REKEY_TYPE_CODE) {
+      const g = verifyGroupRekey(bytes, serverPublicKey);
+      return g.ok ? { ok: true, groupRekey: g.msg } : { ok: false, reason: g.reason };
+    }
+    const r = verifyKeyMessage(bytes, serverPublicKey);
     if (!r.ok) return { ok: false, reason: r.reason };
     const msg = r.msg;
     if (msg.type === 'segment_key') return openSegmentKey(msg, self);
     const epochs = new Map<number, number>();
-    for (const e of msg.entries) if (e.wrapKind === 'psk') epochs.set(e.wrapKeyId, e.epoch);
+    const groupEpochs = new Set<number>();
+    for (const e of msg.entries) {
+      if (e.wrapKind === 'psk') epochs.set(e.wrapKeyId, e.epoch);
+      else if (e.wrapKind === 'group') groupEpochs.add(e.epoch);
+    }
     return {
       ok: true,
       key: {
@@ -33,10 +44,16 @@ export function keyMessageOpener(serverPublicKey: Uint8Array, self?: OwnIdentity
         ssrc: msg.ssrc,
         roc: msg.roc,
         seq: msg.seq,
+        issuedAtMs: msg.issuedAtMs,
         expiresAtMs: msg.expiresAtMs,
         segments: [...epochs.keys()],
+        groupEpochs: [...groupEpochs],
         unwrap(segment, psk) {
           const u = unwrapContentKeyFromMessage(msg, psk, segment, epochs.get(segment) ?? 0);
+          return u.ok ? u.key : undefined;
+        },
+        unwrapGroup(groupKey, groupEpoch) {
+          const u = unwrapContentKeyUnderGroupKey(msg, groupKey, groupEpoch);
           return u.ok ? u.key : undefined;
         },
       },

@@ -2,7 +2,7 @@
 // Order matters: the output must be the original stream byte for byte, so once one packet waits, later
 // ones queue behind it (already decrypted, if their key is held) until its key arrives or it expires.
 
-import type { Ssrc } from '../ids.js';
+import type { KeyId, Ssrc } from '../ids.js';
 
 export interface Queued {
   readonly bytes: Uint8Array;
@@ -14,6 +14,7 @@ export interface Queued {
     readonly payloadEnd: number;
     readonly index: number;
     readonly ssrc: Ssrc;
+    readonly keyId: KeyId;
   };
 }
 

@@ -17,6 +17,7 @@ import {
 } from './key-message-gate.js';
 import { periodOf } from '../keys/service-key.js';
 import { isFinalRefusal, rolloverCopy, segmentOf, type ContentKeyMaterial } from './rollover.js';
+import { SessionMember, type SessionMemberOptions } from './session.js';
 
 /** How long a subscriber's packets wait for a segment key by multicast before it asks the key server for it. */
 const SUBSCRIBER_FALLBACK_MS = 1000;
@@ -30,7 +31,7 @@ export type RejectReason = SrtpRejectReason | 'hold_overflow';
 /** A packet that authenticated: the sender's RTP packet and where its payload lies. */
 type Delivered = Pick<
   Extract<SrtpUnprotectResult, { ok: true }>,
-  'packet' | 'payloadStart' | 'payloadEnd' | 'index' | 'ssrc'
+  'packet' | 'payloadStart' | 'payloadEnd' | 'index' | 'ssrc' | 'keyId'
 >;
 
 export interface ReceiverOptions {
@@ -57,6 +58,11 @@ export interface ReceiverOptions {
   readonly holdMs?: number;
   readonly holdPackets?: number;
   readonly now?: () => number;
+  /**
+   * A session programme (issue 4): join at open, content keys under the session's group key, acks, keep-alives,
+   * leave at close (src/receiver/session.ts).
+   */
+  readonly session?: Omit<SessionMemberOptions, 'log' | 'onGroupKey' | 'now' | 'programmeId'>;
 }
 
 export interface ReceiverStats {
@@ -105,6 +111,10 @@ export class Receiver {
   readonly #gate: KeyMessageGate;
   readonly #segmentKeys: SegmentKeys;
   readonly #serviceKeys: ServiceKeys;
+  /** The session membership, for a session programme. */
+  readonly session: SessionMember | undefined;
+  /** When the key message of each live content key was issued (for packetsDecryptedAfterRemoval). */
+  readonly #issuedAtMs = new Map<KeyId, number>();
   /** When packets of a subscriber's segment first waited for its segment key (see #wantKey). */
   readonly #waitingSince = new Map<number, number>();
   /** The newest segment_key message per segment, opened again when a service key arrives. */
@@ -148,6 +158,16 @@ export class Receiver {
       },
     });
     for (const k of opts.serviceKeys ?? []) this.#serviceKeys.add(k.serviceId, k.period, k.key);
+    this.session =
+      opts.session === undefined
+        ? undefined
+        : new SessionMember({
+            ...opts.session,
+            programmeId: p.id,
+            log: opts.log,
+            now: this.#now,
+            onGroupKey: () => this.#installPending(),
+          });
   }
 
   /** Holds the current period's service key of the programme's service: segment keys come by multicast. */
@@ -157,7 +177,8 @@ export class Receiver {
 
   async open(): Promise<void> {
     const p = this.#opts.programme;
-    if (!this.subscriber) await this.#serviceKeys.want(p.serviceId, periodOf(this.#now()));
+    if (!this.subscriber && this.session === undefined)
+      await this.#serviceKeys.want(p.serviceId, periodOf(this.#now()));
     await Promise.all([
       bindGroup(this.#media, p.group, p.port, this.#opts.interfaceAddress),
       bindGroup(this.#keys, p.group, p.keyPort, this.#opts.interfaceAddress),
@@ -169,9 +190,12 @@ export class Receiver {
       this.#drain();
       this.#srtp.prune();
     }, 100);
+    // Bound first, so that no group rekey multicast right after the join is missed.
+    await this.session?.join();
   }
 
   async close(): Promise<void> {
+    await this.session?.close();
     this.#segmentKeys.close();
     clearInterval(this.#drainTimer);
     this.#drain(true);
@@ -192,6 +216,10 @@ export class Receiver {
       return;
     }
     this.stats.keyMessages.accepted++;
+    if (r.kind === 'group_rekey') {
+      this.session?.onGroupRekey(r.groupRekey);
+      return;
+    }
     if (r.kind === 'segment_key') {
       const m = r.segmentKey;
       // A copy addressed to this client by id (claims 7, 8, 30-32): the answer to its multicast request.
@@ -247,7 +275,8 @@ export class Receiver {
         this.#gate.installed(ck.keyId);
         continue;
       }
-      const key = this.#ownKey(ck) ?? this.#rolloverKey(ck);
+      const key =
+        this.session === undefined ? (this.#ownKey(ck) ?? this.#rolloverKey(ck)) : this.#groupKey(ck);
       if (key !== undefined) this.#install(ck, key);
     }
     this.#drain();
@@ -259,6 +288,17 @@ export class Receiver {
     if (segment === undefined) return undefined;
     const psk = this.subscriber ? this.#segmentKeys.peek(segment) : this.#segmentKeys.get(segment);
     return psk === undefined ? undefined : ck.unwrap(segment, psk);
+  }
+
+  /** A session programme's content key, under a group key the member holds (current or previous epochs). */
+  #groupKey(ck: OpenedContentKey): ContentKeyMaterial | undefined {
+    for (const epoch16 of ck.groupEpochs) {
+      for (const g of this.session?.groupKeysFor(epoch16) ?? []) {
+        const key = ck.unwrapGroup(g.key, g.epoch);
+        if (key !== undefined) return key;
+      }
+    }
+    return undefined;
   }
 
   /** The copy under the previous segment's key, when src/receiver/rollover.ts allows it (claim 12). */
@@ -289,6 +329,7 @@ export class Receiver {
     this.#needed.delete(ck.keyId);
     // Key ids only increase: keep the newest two live, retire the rest (usable for a grace period, then zeroized).
     this.#live.add(ck.keyId);
+    this.#issuedAtMs.set(ck.keyId, ck.issuedAtMs);
     const newest = Math.max(...this.#live);
     for (const id of this.#live) {
       if (id < newest - 1) {
@@ -296,6 +337,7 @@ export class Receiver {
         this.#live.delete(id);
       }
     }
+    for (const id of this.#issuedAtMs.keys()) if (id < newest - 8) this.#issuedAtMs.delete(id);
     this.stats.keysInstalled++;
     this.#opts.log.info({ keyId: ck.keyId, segments: ck.segments }, 'content key installed');
   }
@@ -354,6 +396,8 @@ export class Receiver {
   /** The key server refused the segment key of announced content key `keyId` for good (e.g. not_entitled). */
   #refused(keyId: KeyId): boolean {
     const ck = this.#gate.announced(keyId);
+    // A removed session member gets no newer group key: packets under keys it cannot open are not worth waiting for.
+    if (ck !== undefined && this.session?.removed === true && ck.segments.length === 0) return true;
     const segment = ck === undefined ? undefined : segmentOf(ck);
     return segment !== undefined && isFinalRefusal(this.#segmentKeys.refusal(segment));
   }
@@ -396,6 +440,7 @@ export class Receiver {
     this.#started.add(r.ssrc);
     this.stats.packetsDecrypted++;
     this.stats.firstDecryptedIndex ??= r.index;
+    if (this.session !== undefined) this.session.countDecrypted(this.#issuedAtMs.get(r.keyId) ?? 0);
     const payload = r.packet.subarray(r.payloadStart, r.payloadEnd);
     for (const sink of this.#opts.sinks) sink.write(r.packet, payload);
   }

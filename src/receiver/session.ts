@@ -1,0 +1,353 @@
+// The member side of a programme's session (claims 13-24; issue 4): join, unwrap the member key (claim 15), keep a
+// GroupKeyRing fed from the join answer and from group_rekey messages on the key port (claims 14, 19, 23), confirm
+// each group epoch reached (claim 20), keep-alives at the announced interval (claim 22), the unicast fallback when a
+// keep-alive answer shows the member behind, leave (claim 16), and a `revoked` answer (removal) ends all asking.
+//
+// Group keys stay usable after a rekey while content keys issued under them may still be on the air: a content key
+// names the group epoch it was wrapped under, and remaining members must not lose the stream at a rekey.
+import { randomRequestId } from '../crypto/random.js';
+import { zeroize } from '../crypto/random.js';
+import { deriveClientWrapKey } from '../keys/client-key.js';
+import {
+  applyGroupRekeyDatagram,
+  GroupKeyRing,
+  unwrapMemberKeyForClient,
+  type GroupKey,
+} from '../keys/group/index.js';
+import type { SignedGroupRekeyMessage } from '../packet/group-rekey.js';
+import type { Logger } from 'pino';
+
+export type RemovedBy = 'leave' | 'keepalive' | 'ack';
+const REMOVED_BY: readonly string[] = ['leave', 'keepalive', 'ack'];
+
+export interface SessionRefusal {
+  readonly ok: false;
+  readonly code: string;
+  readonly retryable: boolean;
+  readonly message?: string;
+  /** For `revoked`: why the key server removed this member. */
+  readonly removedBy?: string;
+  /** For `revoked`, when the key server says: when it removed this member (Unix ms). */
+  readonly removedAtMs?: number;
+}
+
+export interface SessionJoined {
+  readonly ok: true;
+  readonly memberId: number;
+  readonly mode: string;
+  /** The member key wrapped under the client key (unwrapMemberKeyForClient). */
+  readonly wrappedMemberKey: Uint8Array;
+  readonly keepAliveIntervalMs: number;
+  readonly expiryMs: number;
+  readonly ackTimeoutMs: number;
+  readonly groupEpoch: number;
+  /** Signed group_rekey datagrams with what this member needs now (may be empty in batch mode). */
+  readonly rekey: readonly Uint8Array[];
+}
+
+/** The key server's session API as the member uses it (src/server/client.ts through sessionApi()). */
+export interface SessionApi {
+  join(requestId: string): Promise<SessionJoined | SessionRefusal>;
+  ack(groupEpoch: number): Promise<{ readonly ok: true } | SessionRefusal>;
+  keepAlive(): Promise<
+    { readonly ok: true; readonly groupEpoch: number; readonly keepAliveIntervalMs: number } | SessionRefusal
+  >;
+  leave(requestId: string): Promise<{ readonly ok: true; readonly leftAtMs: number } | SessionRefusal>;
+  keys(): Promise<
+    { readonly ok: true; readonly groupEpoch: number; readonly rekey: readonly Uint8Array[] } | SessionRefusal
+  >;
+}
+
+export interface SessionStats {
+  memberId: number | undefined;
+  groupEpoch: number | undefined;
+  acks: number;
+  keepAlives: number;
+  /** sessions/keys requests (the member was behind). */
+  keyFallbacks: number;
+  groupRekeysApplied: number;
+  /** When this member left or was removed (Unix ms; the key server's time when it said). */
+  leftAt: number | undefined;
+  removedBy: RemovedBy | null;
+  /** Packets decrypted under content keys whose key message was issued after the removal: must stay 0. */
+  packetsDecryptedAfterRemoval: number;
+  refusals: string[];
+}
+
+export interface SessionMemberOptions {
+  readonly programmeId: number;
+  readonly clientId: number;
+  readonly clientKey: Uint8Array;
+  readonly serverPublicKey: Uint8Array;
+  readonly api: SessionApi;
+  readonly log: Logger;
+  /** After removal, keep the group keys and keep applying rekeys (an attacker's view; for the checks). */
+  readonly keepListeningAfterRemoval?: boolean;
+  /** Called whenever the ring learns a new group key (the receiver installs waiting content keys). */
+  readonly onGroupKey?: () => void;
+  readonly now?: () => number;
+}
+
+/** Group keys kept (current and previous) for content keys still on the air. */
+const MAX_GROUP_KEYS = 8;
+
+export class SessionMember {
+  readonly stats: SessionStats = {
+    memberId: undefined,
+    groupEpoch: undefined,
+    acks: 0,
+    keepAlives: 0,
+    keyFallbacks: 0,
+    groupRekeysApplied: 0,
+    leftAt: undefined,
+    removedBy: null,
+    packetsDecryptedAfterRemoval: 0,
+    refusals: [],
+  };
+  readonly #opts: SessionMemberOptions;
+  readonly #now: () => number;
+  #ring: GroupKeyRing | undefined;
+  /** Group keys by full epoch, oldest first. */
+  readonly #keys = new Map<number, Uint8Array>();
+  #acked = -1;
+  #ackInFlight = false;
+  #keepAliveTimer: NodeJS.Timeout | undefined;
+  #keepAliveIntervalMs = 2000;
+  #removed = false;
+  #closed = false;
+  #fallbackInFlight = false;
+  /** Multicast rekeys that arrived before the join answer. */
+  #early: SignedGroupRekeyMessage[] = [];
+
+  constructor(opts: SessionMemberOptions) {
+    this.#opts = opts;
+    this.#now = opts.now ?? Date.now;
+  }
+
+  get removed(): boolean {
+    return this.#removed;
+  }
+
+  /** Removal time (Unix ms), once removed. */
+  get removedAtMs(): number | undefined {
+    return this.#removed ? this.stats.leftAt : undefined;
+  }
+
+  get epoch(): number | undefined {
+    return this.#ring?.epoch;
+  }
+
+  /** Joins the session; throws on a refusal (not entitled, not a session programme, ...). */
+  async join(): Promise<void> {
+    const requestId = randomRequestId();
+    const r = await this.#opts.api.join(requestId);
+    if (!r.ok) {
+      this.stats.refusals.push(r.code);
+      throw new Error(`session join refused: ${r.code}${r.message === undefined ? '' : ` (${r.message})`}`);
+    }
+    const wrapKey = deriveClientWrapKey(this.#opts.clientKey);
+    const u = unwrapMemberKeyForClient(
+      wrapKey,
+      this.#opts.clientId,
+      this.#opts.programmeId,
+      r.wrappedMemberKey,
+    );
+    zeroize(wrapKey);
+    if (!u.ok) throw new Error(`session join: the member key does not unwrap (${u.reason})`);
+    this.#ring = new GroupKeyRing(this.#opts.programmeId, r.memberId, u.key);
+    zeroize(u.key);
+    this.stats.memberId = r.memberId;
+    this.#keepAliveIntervalMs = r.keepAliveIntervalMs;
+    this.#opts.log.info(
+      {
+        memberId: r.memberId,
+        mode: r.mode,
+        groupEpoch: r.groupEpoch,
+        keepAliveIntervalMs: r.keepAliveIntervalMs,
+      },
+      'joined the session',
+    );
+    this.#applyDatagrams(r.rekey);
+    const early = this.#early;
+    this.#early = [];
+    for (const m of early) this.onGroupRekey(m);
+    this.#learned();
+    this.#startKeepAlives();
+  }
+
+  /** A verified group_rekey message from the key port (the key-message gate has checked programme and replay). */
+  onGroupRekey(msg: SignedGroupRekeyMessage): void {
+    if (this.#closed) return;
+    if (this.#removed && this.#opts.keepListeningAfterRemoval !== true) return;
+    if (this.#ring === undefined) {
+      if (this.#early.length < 64) this.#early.push(msg);
+      return;
+    }
+    if (msg.programmeId !== this.#opts.programmeId) return;
+    if (this.#ring.apply(msg.entries) > 0) this.stats.groupRekeysApplied++;
+    this.#learned();
+  }
+
+  /** The group key whose epoch's low 16 bits are `epoch16` (newest first), for a content key's group entry. */
+  groupKeysFor(epoch16: number): GroupKey[] {
+    const out: GroupKey[] = [];
+    for (const [epoch, key] of [...this.#keys].reverse())
+      if ((epoch & 0xffff) === epoch16) out.push({ epoch, key });
+    return out;
+  }
+
+  /** The receiver decrypted a packet under a content key issued at `issuedAtMs`. */
+  countDecrypted(issuedAtMs: number): void {
+    const at = this.removedAtMs;
+    if (at !== undefined && issuedAtMs > at) this.stats.packetsDecryptedAfterRemoval++;
+  }
+
+  /** Test hook and demo fault: stop sending keep-alives (the member goes silent; the key server should evict it). */
+  stopKeepAlives(): void {
+    clearInterval(this.#keepAliveTimer);
+    this.#keepAliveTimer = undefined;
+  }
+
+  /** Sends the leave message (claim 16). With keepListeningAfterRemoval the keys stay for the attacker's view. */
+  async leave(): Promise<void> {
+    if (this.#removed || this.#ring === undefined) return;
+    this.stopKeepAlives();
+    const r = await this.#opts.api.leave(randomRequestId());
+    if (r.ok) this.#remove('leave', r.leftAtMs);
+    else if (r.code === 'revoked' || r.code === 'not_member') this.#revoked(r);
+    else {
+      this.stats.refusals.push(r.code);
+      this.#opts.log.warn({ code: r.code }, 'leave refused');
+      this.#remove('leave', this.#now());
+    }
+  }
+
+  /** Leaves (unless already removed) and forgets the keys. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    try {
+      await this.leave();
+    } finally {
+      this.#closed = true;
+      this.stopKeepAlives();
+      this.#forget();
+    }
+  }
+
+  #applyDatagrams(datagrams: readonly Uint8Array[]): void {
+    const ring = this.#ring;
+    if (ring === undefined) return;
+    for (const d of datagrams) {
+      const a = applyGroupRekeyDatagram(ring, d, this.#opts.serverPublicKey);
+      if (!a.ok) this.#opts.log.warn({ reason: a.reason }, 'group rekey from the key server rejected');
+      else if (a.learned > 0) this.stats.groupRekeysApplied++;
+    }
+  }
+
+  /** After the ring may have learned keys: keep the new group key, ack its epoch (claim 20), tell the receiver. */
+  #learned(): void {
+    const g = this.#ring?.groupKey();
+    if (g === undefined) return;
+    this.stats.groupEpoch = g.epoch;
+    if (this.#keys.has(g.epoch)) {
+      zeroize(g.key);
+      return;
+    }
+    this.#keys.set(g.epoch, g.key);
+    while (this.#keys.size > MAX_GROUP_KEYS) {
+      const [oldest, key] = this.#keys.entries().next().value!;
+      zeroize(key);
+      this.#keys.delete(oldest);
+    }
+    this.#opts.log.info({ groupEpoch: g.epoch }, 'group key learned');
+    this.#opts.onGroupKey?.();
+    void this.#ack();
+  }
+
+  async #ack(): Promise<void> {
+    if (this.#removed || this.#ackInFlight) return;
+    const epoch = this.#ring?.epoch;
+    if (epoch === undefined || epoch <= this.#acked) return;
+    this.#ackInFlight = true;
+    try {
+      const r = await this.#opts.api.ack(epoch);
+      if (r.ok) {
+        this.#acked = Math.max(this.#acked, epoch);
+        this.stats.acks++;
+      } else this.#refused(r, 'ack');
+    } finally {
+      this.#ackInFlight = false;
+    }
+    // A newer epoch may have arrived meanwhile.
+    if ((this.#ring?.epoch ?? -1) > this.#acked) void this.#ack();
+  }
+
+  #startKeepAlives(): void {
+    this.stopKeepAlives();
+    if (this.#removed) return;
+    this.#keepAliveTimer = setInterval(() => void this.#keepAlive(), this.#keepAliveIntervalMs);
+  }
+
+  async #keepAlive(): Promise<void> {
+    if (this.#removed || this.#keepAliveTimer === undefined) return;
+    const r = await this.#opts.api.keepAlive();
+    if (!r.ok) {
+      this.#refused(r, 'keep-alive');
+      return;
+    }
+    this.stats.keepAlives++;
+    if (r.keepAliveIntervalMs !== this.#keepAliveIntervalMs && r.keepAliveIntervalMs > 0) {
+      this.#keepAliveIntervalMs = r.keepAliveIntervalMs;
+      this.#startKeepAlives();
+    }
+    if (r.groupEpoch > (this.#ring?.epoch ?? -1)) void this.#fallback();
+    else if (r.groupEpoch > this.#acked) void this.#ack();
+  }
+
+  /** Behind the key server's epoch: ask for what this member needs by unicast (sessions/keys). */
+  async #fallback(): Promise<void> {
+    if (this.#fallbackInFlight || this.#removed) return;
+    this.#fallbackInFlight = true;
+    try {
+      this.stats.keyFallbacks++;
+      const r = await this.#opts.api.keys();
+      if (!r.ok) {
+        this.#refused(r, 'session keys');
+        return;
+      }
+      this.#applyDatagrams(r.rekey);
+      this.#learned();
+    } finally {
+      this.#fallbackInFlight = false;
+    }
+  }
+
+  #refused(r: SessionRefusal, what: string): void {
+    if (r.code === 'revoked' || r.code === 'not_member') {
+      this.#revoked(r);
+      return;
+    }
+    this.stats.refusals.push(r.code);
+    this.#opts.log.warn({ code: r.code }, `${what} refused`);
+  }
+
+  #revoked(r: SessionRefusal): void {
+    const by = REMOVED_BY.includes(r.removedBy ?? '') ? (r.removedBy as RemovedBy) : 'keepalive';
+    this.#remove(by, r.removedAtMs ?? this.#now());
+  }
+
+  #remove(by: RemovedBy, atMs: number): void {
+    if (this.#removed) return;
+    this.#removed = true;
+    this.stats.removedBy = by;
+    this.stats.leftAt = atMs;
+    this.stopKeepAlives();
+    this.#opts.log.info({ removedBy: by, leftAt: atMs }, 'no longer a session member');
+    if (this.#opts.keepListeningAfterRemoval !== true) this.#forget();
+  }
+
+  #forget(): void {
+    for (const k of this.#keys.values()) zeroize(k);
+    this.#keys.clear();
+  }
+}

@@ -4,7 +4,7 @@ import { unwrapKey, wrapKey } from '../crypto/aead-wrap.js';
 import { randomBytes } from '../crypto/random.js';
 import type { KeyMessage } from '../packet/key-message.js';
 import { KEY_MESSAGE_PROFILES, type KeyMessageProfile } from '../packet/profile-code.js';
-import { aadContentKeyForClient, aadContentKeyUnderSegmentKey } from './aad.js';
+import { aadContentKeyForClient, aadContentKeyUnderGroupKey, aadContentKeyUnderSegmentKey } from './aad.js';
 import { deriveClientWrapKey } from './client-key.js';
 
 export interface ContentKey {
@@ -115,5 +115,52 @@ export function unwrapContentKeyForClient(
   const r = unwrapKey(deriveClientWrapKey(uk), wrapped, aadContentKeyForClient(clientId, programmeId, keyId));
   if (!r.ok) return r;
   const ck = decodeContentKey(r.key, profile);
+  return ck === undefined ? { ok: false, reason: 'auth_fail' } : { ok: true, key: ck };
+}
+
+/** The root of a session group's tree: a content key entry under the group key names it (wrapKeyId). */
+export const GROUP_KEY_WRAP_KEY_ID = 1;
+
+/**
+ * Wrap a CK of a session programme under the group key current when the CK was issued (issue 4 point 6): the
+ * content_key message carries it as entry { wrapKind: 'group', wrapKeyId: 1, epoch: groupEpoch & 0xffff }.
+ */
+export function wrapContentKeyUnderGroupKey(
+  groupKey: Uint8Array,
+  ck: ContentKey,
+  profile: KeyMessageProfile,
+  programmeId: number,
+  groupEpoch: number,
+  keyId: number,
+): Uint8Array {
+  return wrapKey(
+    groupKey,
+    encodeContentKey(ck, profile),
+    aadContentKeyUnderGroupKey(programmeId, groupEpoch, keyId),
+  );
+}
+
+/**
+ * The content key of a (verified) content_key message from its group entry, unwrapped with the group key of the
+ * full u32 `groupEpoch` (the entry's epoch must equal groupEpoch & 0xffff). Untrusted input: never throws.
+ */
+export function unwrapContentKeyUnderGroupKey(
+  msg: KeyMessage,
+  groupKey: Uint8Array,
+  groupEpoch: number,
+): ContentKeyResult {
+  if (msg.type !== 'content_key') return { ok: false, reason: 'no_entry' };
+  const entry = msg.entries.find(
+    (e) =>
+      e.wrapKind === 'group' && e.wrapKeyId === GROUP_KEY_WRAP_KEY_ID && e.epoch === (groupEpoch & 0xffff),
+  );
+  if (entry === undefined) return { ok: false, reason: 'no_entry' };
+  const r = unwrapKey(
+    groupKey,
+    entry.wrapped,
+    aadContentKeyUnderGroupKey(msg.programmeId, groupEpoch, msg.keyId),
+  );
+  if (!r.ok) return r;
+  const ck = decodeContentKey(r.key, msg.profile);
   return ck === undefined ? { ok: false, reason: 'auth_fail' } : { ok: true, key: ck };
 }

@@ -17,6 +17,9 @@ import { withRedaction } from './logger.js';
 import { healthRoutes } from './routes/health.js';
 import { keyRoutes } from './routes/keys.js';
 import { programmeRoutes } from './routes/programmes.js';
+import { sessionRoutes } from './routes/sessions.js';
+import { MulticastSockets } from './multicast-sockets.js';
+import { SessionManager, type SessionOptions } from './sessions.js';
 import { BODY_LIMIT_BYTES } from './wire.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
@@ -37,6 +40,18 @@ export interface KeyServerOptions {
    * and the interface and TTL to multicast with. Defaults: 50 ms, 127.0.0.1, TTL 0.
    */
   readonly segmentKeyMulticast?: Partial<SegmentKeyMulticastOptions>;
+  /**
+   * Sessions (docs/membership.md): rekey mode (default lkh), batch interval (1000 ms), keep-alive interval (2000 ms),
+   * member expiry (3 × keep-alive), ack timeout (5000 ms), and the monotonic clock (performance.now) for tests.
+   */
+  readonly sessions?: Partial<SessionOptions>;
+}
+
+const sessionManagers = new WeakMap<FastifyInstance, SessionManager>();
+
+/** The session manager of a key server built by buildKeyServer (member lists, group epochs; for tests, metrics). */
+export function sessionManagerOf(app: FastifyInstance): SessionManager | undefined {
+  return sessionManagers.get(app);
 }
 
 /**
@@ -49,7 +64,9 @@ export function buildKeyServer(opts: KeyServerOptions): FastifyInstance {
   const core = { store: opts.store, secrets, now: opts.now ?? Date.now };
   const multicast = { ...DEFAULT_SEGMENT_KEY_MULTICAST, ...opts.segmentKeyMulticast };
   const segmentKeyBatcher = new SegmentKeyBatcher(core, multicast, opts.logger);
-  const ctx: ServerContext = { ...core, segmentKeyBatcher };
+  const sockets = new MulticastSockets(multicast, opts.logger);
+  const sessions = new SessionManager(core, sockets, opts.sessions ?? {}, opts.logger);
+  const ctx: ServerContext = { ...core, segmentKeyBatcher, sessions };
   const base = { bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true };
   let app: FastifyInstance;
   if (opts.logger === undefined) {
@@ -68,10 +85,22 @@ export function buildKeyServer(opts: KeyServerOptions): FastifyInstance {
       done(new KeyServerError('malformed_json', 'the body is not valid JSON'), undefined);
     }
   });
-  app.addHook('onClose', () => segmentKeyBatcher.close());
+  app.addHook('onClose', async () => {
+    await sessions.close();
+    await Promise.all([segmentKeyBatcher.close(), sockets.close()]);
+  });
+  // Sessions the log holds open belonged to a previous run: close them by the restart rule, then start the timers.
+  app.addHook('onReady', async () => {
+    const closed = await sessions.closeSessionsOfPreviousRun();
+    if (closed > 0)
+      opts.logger?.info({ closed }, 'sessions of the previous run closed (billing_stop by restart)');
+    sessions.start();
+  });
+  sessionManagers.set(app, sessions);
   installErrorMapper(app);
   void app.register(healthRoutes);
   void app.register(programmeRoutes, { ctx });
   void app.register(keyRoutes, { ctx });
+  void app.register(sessionRoutes, { ctx, sessions });
   return app;
 }

@@ -8,7 +8,8 @@
 import { z } from 'zod';
 import { randomRequestId } from '../crypto/random.js';
 import { asKeyId, type KeyId } from '../ids.js';
-import { deriveRequestMacKey } from '../keys/client-key.js';
+import { deriveClientWrapKey, deriveRequestMacKey } from '../keys/client-key.js';
+import { unwrapMemberKeyForClient } from '../keys/group/member-key.js';
 import { unwrapContentKeyForClient } from '../keys/content-key.js';
 import type { Credentials } from '../keys/credentials.js';
 import { verifyKeyMessage } from '../keys/key-message-sign.js';
@@ -17,9 +18,14 @@ import { unwrapSegmentKeyForClient } from '../keys/segment-key.js';
 import { unwrapServiceKeyForClient } from '../keys/service-key.js';
 import type { KeyMessage } from '../packet/key-message.js';
 import { KEY_MESSAGE_PROFILE_NAMES, type KeyMessageProfile } from '../packet/profile-code.js';
-import { isErrorCode, type ErrorCode } from './errors.js';
+import { isErrorCode, REMOVED_BY, type ErrorCode } from './errors.js';
 import { networkErrorText, refusal, type ClientErrorCode, type Refusal } from './refusal.js';
-import type { ContentKeyRequestBody, ProgrammeInfo } from './wire.js';
+import {
+  GROUP_REKEY_MODES,
+  type ContentKeyRequestBody,
+  type GroupRekeyMode,
+  type ProgrammeInfo,
+} from './wire.js';
 
 export type { ProgrammeInfo } from './wire.js';
 export {
@@ -80,6 +86,56 @@ export interface ContentKeyIssued {
   readonly message: KeyMessage;
   /** The signed segment_key message to multicast (the PSK under service keys), when the server gave one. */
   readonly segmentKeyMessage?: Uint8Array;
+}
+
+export interface SessionJoined {
+  readonly ok: true;
+  readonly requestId: string;
+  readonly programmeId: number;
+  /** = this client's id. */
+  readonly memberId: number;
+  readonly mode: GroupRekeyMode;
+  /** The member key as answered: base64, wrapped under the client key (unwrapMemberKeyForClient opens it). */
+  readonly memberKey: string;
+  /** The same member key (32 B), already unwrapped and checked by the client. Secret. */
+  readonly clearMemberKey: Uint8Array;
+  readonly keepAliveIntervalMs: number;
+  readonly expiryMs: number;
+  readonly ackTimeoutMs: number;
+  readonly groupEpoch: number;
+  /** Signed group_rekey datagrams carrying what this member needs to reach groupEpoch (empty in batch mode). */
+  readonly rekey: readonly Uint8Array[];
+}
+
+/** A requestId for an idempotent retry (a string, or { requestId }); a fresh random one when absent. */
+export type RequestIdOption = string | { readonly requestId?: string };
+const requestIdOf = (o: RequestIdOption): string =>
+  typeof o === 'string' ? o : (o.requestId ?? randomRequestId());
+
+export interface SessionAcked {
+  readonly ok: true;
+  readonly programmeId: number;
+  readonly groupEpoch: number;
+}
+
+export interface SessionKeptAlive {
+  readonly ok: true;
+  readonly programmeId: number;
+  readonly groupEpoch: number;
+  readonly keepAliveIntervalMs: number;
+}
+
+export interface SessionLeft {
+  readonly ok: true;
+  readonly programmeId: number;
+  readonly leftAtMs: number;
+}
+
+export interface SessionKeys {
+  readonly ok: true;
+  readonly programmeId: number;
+  readonly groupEpoch: number;
+  readonly rekey: readonly Uint8Array[];
 }
 
 export interface ContentKeyRequest extends Omit<ContentKeyRequestBody, 'requestId'> {
@@ -154,8 +210,27 @@ const errorSchema = z.object({
     code: z.string(),
     message: z.string(),
     retryAfterMs: z.int().min(0).max(3_600_000).optional(),
+    removedBy: z.enum(REMOVED_BY).optional(),
+    removedAtMs: z.int().min(0).optional(),
   }),
 });
+const rekeyModes = z.enum(GROUP_REKEY_MODES);
+const joinSchema = z.object({
+  requestId: z.string(),
+  programmeId: u32,
+  memberId: u32,
+  mode: rekeyModes,
+  memberKey: b64,
+  keepAliveIntervalMs: z.int().min(1),
+  expiryMs: z.int().min(1),
+  ackTimeoutMs: z.int().min(1),
+  groupEpoch: u32,
+  rekey: z.array(b64),
+});
+const ackSchema = z.object({ programmeId: u32, groupEpoch: u32 });
+const keepAliveSchema = z.object({ programmeId: u32, groupEpoch: u32, keepAliveIntervalMs: z.int().min(1) });
+const leaveSchema = z.object({ programmeId: u32, leftAtMs: z.int().min(0) });
+const sessionKeysSchema = z.object({ programmeId: u32, groupEpoch: u32, rekey: z.array(b64) });
 
 type Answer = { readonly ok: true; readonly status: number; readonly json: unknown } | Refusal;
 
@@ -370,6 +445,82 @@ export class KeyServerClient {
     };
   }
 
+  // ---- sessions (docs/membership.md; claims 13-24) ----
+
+  /**
+   * Joins the session of a programme priced `session` (claims 13-15). The answer carries this member's key, already
+   * unwrapped with the client key, and the signed group_rekey datagrams (verify and apply them with
+   * applyGroupRekeyDatagram on a GroupKeyRing built from the member key). Retry with the same requestId.
+   */
+  async joinSession(programmeId: number, opts: RequestIdOption = {}): Promise<SessionJoined | Refusal> {
+    const requestId = requestIdOf(opts);
+    const a = await this.#request('POST', '/v1/sessions/join', { programmeId, requestId });
+    if (!a.ok) return a;
+    const r = joinSchema.safeParse(a.json);
+    if (!r.success || r.data.programmeId !== programmeId || r.data.memberId !== this.credentials.clientId)
+      return this.#refusal('bad_response', a.status, 'malformed join answer');
+    const d = r.data;
+    const wrapKey = deriveClientWrapKey(this.credentials.clientKey);
+    const u = unwrapMemberKeyForClient(wrapKey, this.credentials.clientId, programmeId, bytes(d.memberKey));
+    wrapKey.fill(0);
+    if (!u.ok) return this.#refusal('bad_key', a.status, `the member key does not unwrap (${u.reason})`);
+    return {
+      ok: true,
+      requestId,
+      programmeId,
+      memberId: d.memberId,
+      mode: d.mode,
+      memberKey: d.memberKey,
+      clearMemberKey: u.key,
+      keepAliveIntervalMs: d.keepAliveIntervalMs,
+      expiryMs: d.expiryMs,
+      ackTimeoutMs: d.ackTimeoutMs,
+      groupEpoch: d.groupEpoch,
+      rekey: d.rekey.map(bytes),
+    };
+  }
+
+  /** Confirms group epoch `groupEpoch` (and every earlier one) of the programme's session (claim 20). */
+  async ackGroupKey(programmeId: number, groupEpoch: number): Promise<SessionAcked | Refusal> {
+    const a = await this.#request('POST', '/v1/sessions/ack', { programmeId, groupEpoch });
+    if (!a.ok) return a;
+    const r = ackSchema.safeParse(a.json);
+    if (!r.success || r.data.programmeId !== programmeId)
+      return this.#refusal('bad_response', a.status, 'malformed ack answer');
+    return { ok: true, programmeId, groupEpoch: r.data.groupEpoch };
+  }
+
+  /** A keep-alive for the programme's session (claim 22); the answer names the current group epoch. */
+  async keepAlive(programmeId: number): Promise<SessionKeptAlive | Refusal> {
+    const a = await this.#request('POST', '/v1/sessions/keepalive', { programmeId });
+    if (!a.ok) return a;
+    const r = keepAliveSchema.safeParse(a.json);
+    if (!r.success || r.data.programmeId !== programmeId)
+      return this.#refusal('bad_response', a.status, 'malformed keep-alive answer');
+    return { ok: true, ...r.data };
+  }
+
+  /** Leaves the programme's session (claim 16): billing stops at `leftAtMs`. Retry with the same requestId. */
+  async leaveSession(programmeId: number, opts: RequestIdOption = {}): Promise<SessionLeft | Refusal> {
+    const requestId = requestIdOf(opts);
+    const a = await this.#request('POST', '/v1/sessions/leave', { programmeId, requestId });
+    if (!a.ok) return a;
+    const r = leaveSchema.safeParse(a.json);
+    if (!r.success || r.data.programmeId !== programmeId)
+      return this.#refusal('bad_response', a.status, 'malformed leave answer');
+    return { ok: true, programmeId, leftAtMs: r.data.leftAtMs };
+  }
+
+  /** The signed group_rekey datagrams that bring this member to the current group key (unicast fallback). */
+  async sessionKeys(programmeId: number): Promise<SessionKeys | Refusal> {
+    const a = await this.#request('POST', '/v1/sessions/keys', { programmeId });
+    if (!a.ok) return a;
+    const r = sessionKeysSchema.safeParse(a.json);
+    if (!r.success || r.data.programmeId !== programmeId)
+      return this.#refusal('bad_response', a.status, 'malformed session keys answer');
+    return { ok: true, programmeId, groupEpoch: r.data.groupEpoch, rekey: r.data.rekey.map(bytes) };
+  }
+
   async #request(method: 'GET' | 'POST', path: string, body: object | undefined): Promise<Answer> {
     const url = new URL(
       path.replace(/^\//, ''),
@@ -413,9 +564,11 @@ export class KeyServerClient {
       if (res.ok) return { ok: true, status: res.status, json };
       const e = errorSchema.safeParse(json);
       if (e.success && isErrorCode(e.data.error.code)) {
-        const { code, message, retryAfterMs } = e.data.error;
+        const { code, message, retryAfterMs, removedBy, removedAtMs } = e.data.error;
         last = this.#refusal(code, res.status, message);
         if (retryAfterMs !== undefined) last = { ...last, retryAfterMs };
+        if (removedBy !== undefined) last = { ...last, removedBy };
+        if (removedAtMs !== undefined) last = { ...last, removedAtMs };
       } else {
         last = this.#refusal('bad_response', res.status, `HTTP ${res.status} without a keycast error body`);
       }

@@ -16,8 +16,10 @@
 // content key's: the sender carries the newest one for the segment (one per crypto period, a fresh messageSeq).
 import { asKeyId, asSsrc } from '../ids.js';
 import {
+  GROUP_KEY_WRAP_KEY_ID,
   generateContentKey,
   wrapContentKeyForClient,
+  wrapContentKeyUnderGroupKey,
   wrapContentKeyUnderSegmentKey,
 } from '../keys/content-key.js';
 import { signKeyMessage } from '../keys/key-message-sign.js';
@@ -108,30 +110,40 @@ export async function issueContentKey(
     wrappedKey: sealContentKey(ctx.secrets.masterKey, p.id, keyId, ck, p.profile),
     createdAtMs: auth.nowMs,
   });
-  const psk = await segmentKey(ctx, tx, p.id, segment, CURRENT_EPOCH, auth.nowMs);
-  const wrappedUnderPsk = wrapContentKeyUnderSegmentKey(psk, ck, p.profile, {
-    programmeId: p.id,
-    segment,
-    epoch: CURRENT_EPOCH,
-    keyId,
-  });
-  const entries: KeyEntry[] = [
-    { wrapKind: 'psk', wrapKeyId: segment, epoch: CURRENT_EPOCH, wrapped: wrappedUnderPsk },
-  ];
-  if (latest !== undefined && segment === latest + 1) {
-    const previous = await segmentKey(ctx, tx, p.id, latest, CURRENT_EPOCH, auth.nowMs);
-    const wrapped = wrapContentKeyUnderSegmentKey(previous, ck, p.profile, {
+  const entries: KeyEntry[] = [];
+  let psk: Uint8Array | undefined;
+  if (p.pricing === 'session') {
+    // Sold per session (docs/membership.md): one entry, the CK under the group key current now (after any waiting
+    // removal's rekey), so only the members of the session can open it.
+    if (ctx.sessions === undefined) throw new Error('session programme without a session manager');
+    const gk = await ctx.sessions.groupKeyForContentKey(tx, p);
+    const wrapped = wrapContentKeyUnderGroupKey(gk.key, ck, p.profile, p.id, gk.epoch, keyId);
+    gk.key.fill(0);
+    entries.push({ wrapKind: 'group', wrapKeyId: GROUP_KEY_WRAP_KEY_ID, epoch: gk.epoch & 0xffff, wrapped });
+  } else {
+    psk = await segmentKey(ctx, tx, p.id, segment, CURRENT_EPOCH, auth.nowMs);
+    const wrappedUnderPsk = wrapContentKeyUnderSegmentKey(psk, ck, p.profile, {
       programmeId: p.id,
-      segment: latest,
+      segment,
       epoch: CURRENT_EPOCH,
       keyId,
     });
-    previous.fill(0);
-    entries.push({ wrapKind: 'psk', wrapKeyId: latest, epoch: CURRENT_EPOCH, wrapped });
+    entries.push({ wrapKind: 'psk', wrapKeyId: segment, epoch: CURRENT_EPOCH, wrapped: wrappedUnderPsk });
+    if (latest !== undefined && segment === latest + 1) {
+      const previous = await segmentKey(ctx, tx, p.id, latest, CURRENT_EPOCH, auth.nowMs);
+      const wrapped = wrapContentKeyUnderSegmentKey(previous, ck, p.profile, {
+        programmeId: p.id,
+        segment: latest,
+        epoch: CURRENT_EPOCH,
+        keyId,
+      });
+      previous.fill(0);
+      entries.push({ wrapKind: 'psk', wrapKeyId: latest, epoch: CURRENT_EPOCH, wrapped });
+    }
   }
   const messageSeq = await tx.programmes.allocateMessageSeq(p.id);
   let segmentKeyMessage: Uint8Array | null = null;
-  if (p.pricing !== 'per_segment') {
+  if (psk !== undefined && (p.pricing === 'subscription' || p.pricing === 'both')) {
     const current = periodOf(auth.nowMs);
     const periods = [current];
     if (expiresAtMs + p.segmentLengthMs >= periodStartMs(nextPeriod(current)))
@@ -164,7 +176,7 @@ export async function issueContentKey(
       ctx.secrets.signing.privateKey,
     );
   }
-  psk.fill(0);
+  psk?.fill(0);
   const keyMessage = signKeyMessage(
     {
       type: 'content_key',

@@ -1,6 +1,6 @@
 // What every route needs: the store, the server's secrets, a clock, and the segment-key multicast batcher.
 import type { ServerSecrets } from '../store/data-dir.js';
-import type { Store } from '../store/types.js';
+import type { ProgrammeRow, Store, StoreTx } from '../store/types.js';
 import type { SegmentKeyBatcher } from './segment-key-batch.js';
 
 export interface ServerContext {
@@ -10,6 +10,17 @@ export interface ServerContext {
   readonly now: () => number;
   /** Gathers requests that asked for multicast delivery (src/server/segment-key-batch.ts); set by buildKeyServer. */
   readonly segmentKeyBatcher?: SegmentKeyBatcher;
+  /** Session member lists and group keys (SessionManager, src/server/sessions.ts); set by buildKeyServer. */
+  readonly sessions?: SessionGroupKeys;
+}
+
+/** What content keys need of the sessions (declared here so that sessions.ts may import this file's users). */
+export interface SessionGroupKeys {
+  /** Inside the content key's transaction: the group key to wrap it under, after any waiting removal's rekey. */
+  groupKeyForContentKey(
+    tx: StoreTx,
+    p: ProgrammeRow,
+  ): Promise<{ readonly epoch: number; readonly key: Uint8Array }>;
 }
 
 declare module 'fastify' {

@@ -18,6 +18,10 @@ export const ERROR_CODES = {
   // Subscriptions and service keys.
   unknown_service: { status: 404, retryable: false },
   period_not_available: { status: 409, retryable: true },
+  // Sessions (docs/membership.md).
+  not_session: { status: 409, retryable: false },
+  not_member: { status: 403, retryable: false },
+  revoked: { status: 403, retryable: false },
   // Request shape.
   malformed_json: { status: 400, retryable: false },
   invalid_request: { status: 400, retryable: false },
@@ -46,12 +50,26 @@ export class KeyServerError extends Error {
     message: string,
     /** For `not_yet`: when to ask again, in ms from now (also sent as a Retry-After header, in seconds). */
     readonly retryAfterMs?: number,
+    /** For `revoked`: what removed the client from the session (sent as `error.removedBy`). */
+    readonly removedBy?: RemovedBy,
+    /** For `revoked`: Unix ms of the removal (sent as `error.removedAtMs`). */
+    readonly removedAtMs?: number,
   ) {
     super(message);
     this.status = ERROR_CODES[code].status;
   }
 }
 
+/** What removed a member from a session: its leave, keep-alive expiry (claim 24) or a missing ack (claim 21). */
+export const REMOVED_BY = ['leave', 'keepalive', 'ack'] as const;
+export type RemovedBy = (typeof REMOVED_BY)[number];
+
 export interface ErrorBody {
-  readonly error: { readonly code: ErrorCode; readonly message: string; readonly retryAfterMs?: number };
+  readonly error: {
+    readonly code: ErrorCode;
+    readonly message: string;
+    readonly retryAfterMs?: number;
+    readonly removedBy?: RemovedBy;
+    readonly removedAtMs?: number;
+  };
 }

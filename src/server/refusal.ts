@@ -1,6 +1,6 @@
 // Refusals: what a key-server call returns instead of a result — the server's own refusal (docs/errors.md) or a
 // failure on the client's side — and the words an operator reads for one.
-import { ERROR_CODES, isErrorCode, type ErrorCode } from './errors.js';
+import { ERROR_CODES, isErrorCode, type ErrorCode, type RemovedBy } from './errors.js';
 
 /** Failures found on the client side (status 0 when there was no HTTP answer). Documented in docs/errors.md. */
 export const CLIENT_ERROR_CODES = {
@@ -23,6 +23,10 @@ export interface Refusal {
   readonly serverUrl?: string;
   /** For `not_yet`: ask again after this many ms (the server's `error.retryAfterMs`). */
   readonly retryAfterMs?: number;
+  /** For `revoked`: what removed this client from the session (leave, keepalive or ack). */
+  readonly removedBy?: RemovedBy;
+  /** For `revoked`: Unix ms of the removal record (the billing stop). */
+  readonly removedAtMs?: number;
 }
 
 export function refusal(code: ErrorCode | ClientErrorCode, status: number, message: string): Refusal {

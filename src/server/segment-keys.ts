@@ -108,6 +108,7 @@ async function entitlementBasis(
   p: ProgrammeRow,
   segment: SegmentIndex,
 ): Promise<LogBasis | undefined> {
+  if (p.pricing === 'session') return undefined; // content keys go under the session's group key, not a PSK
   if (p.pricing !== 'per_segment') {
     if (await tx.entitlements.hasSubscription(auth.client.id, p.serviceId, periodOf(auth.nowMs)))
       return 'subscription';

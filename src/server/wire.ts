@@ -104,3 +104,72 @@ export interface ServiceKeyResponseBody {
 
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 export const BODY_LIMIT_BYTES = 16 * 1024;
+
+// ---- sessions (docs/membership.md; claims 13-24) ----
+
+export const GROUP_REKEY_MODES = ['flat', 'lkh', 'batch'] as const;
+export type GroupRekeyMode = (typeof GROUP_REKEY_MODES)[number];
+
+/** POST /v1/sessions/join */
+export interface SessionJoinRequestBody {
+  readonly programmeId: number;
+  readonly requestId: string;
+}
+
+export interface SessionJoinResponseBody {
+  readonly requestId: string;
+  readonly programmeId: number;
+  /** The member id in the group: the client id. */
+  readonly memberId: number;
+  readonly mode: GroupRekeyMode;
+  /** The member's individual key (32 B) under the client's key, AAD "keycast/v1 mk>client client=.. programme=..". */
+  readonly memberKey: string;
+  readonly keepAliveIntervalMs: number;
+  readonly expiryMs: number;
+  readonly ackTimeoutMs: number;
+  /** The group epoch after this join (batch: the epoch before the flush that will bring this member in). */
+  readonly groupEpoch: number;
+  /** Signed group_rekey datagrams (base64) carrying what this member needs to reach `groupEpoch`; may be empty. */
+  readonly rekey: readonly string[];
+}
+
+/** POST /v1/sessions/ack */
+export interface SessionAckRequestBody {
+  readonly programmeId: number;
+  readonly groupEpoch: number;
+}
+export interface SessionAckResponseBody {
+  readonly programmeId: number;
+  readonly groupEpoch: number;
+}
+
+/** POST /v1/sessions/keepalive */
+export interface SessionKeepAliveRequestBody {
+  readonly programmeId: number;
+}
+export interface SessionKeepAliveResponseBody {
+  readonly programmeId: number;
+  readonly groupEpoch: number;
+  readonly keepAliveIntervalMs: number;
+}
+
+/** POST /v1/sessions/leave */
+export interface SessionLeaveRequestBody {
+  readonly programmeId: number;
+  readonly requestId: string;
+}
+export interface SessionLeaveResponseBody {
+  readonly programmeId: number;
+  /** Unix ms of the leave record (= the billing stop). */
+  readonly leftAtMs: number;
+}
+
+/** POST /v1/sessions/keys */
+export interface SessionKeysRequestBody {
+  readonly programmeId: number;
+}
+export interface SessionKeysResponseBody {
+  readonly programmeId: number;
+  readonly groupEpoch: number;
+  readonly rekey: readonly string[];
+}

@@ -62,8 +62,11 @@ export interface ServiceTable {
 
 // ---- programmes ----
 
-export const PROGRAMME_PRICINGS = ['subscription', 'per_segment', 'both'] as const;
-/** Which entitlements open a programme: a subscription to its service, a per-segment purchase, or either. */
+export const PROGRAMME_PRICINGS = ['subscription', 'per_segment', 'both', 'session'] as const;
+/**
+ * Which entitlements open a programme: a subscription to its service, a per-segment purchase, or either; or
+ * `session`: sold per minute of session membership (docs/membership.md), content keys only to session members.
+ */
 export type ProgrammePricing = (typeof PROGRAMME_PRICINGS)[number];
 
 export interface ProgrammeRow {
@@ -205,6 +208,15 @@ export const LOG_EVENTS = [
   'grant',
   'enrol',
   'keys_export',
+  // Sessions (docs/membership.md).
+  'join',
+  'leave',
+  'evict',
+  'billing_stop',
+  'group_rekey',
+  'session_keys',
+  'session_ack',
+  'keepalive',
 ] as const;
 export type LogEvent = (typeof LOG_EVENTS)[number];
 export const LOG_OUTCOMES = ['delivered', 'denied'] as const;
@@ -251,4 +263,6 @@ export interface LogTable {
   range(fromSeq: number, limit: number): Promise<LogRecord[]>;
   /** The delivered, authenticated record of (client, requestId), if any: the stored answer for a retry. */
   findDelivered(clientId: ClientId, requestId: string): Promise<LogRecord | undefined>;
+  /** Every record of these events, in seq order (indexed for the session events: join, leave, evict, billing_stop). */
+  byEvents(events: readonly LogEvent[]): Promise<LogRecord[]>;
 }

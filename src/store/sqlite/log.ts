@@ -63,6 +63,14 @@ export function sqliteLog(db: Database.Database): LogTable {
   const delivered = db.prepare<[number, string], Raw>(
     `SELECT * FROM log WHERE client_id = ? AND request_id = ? AND outcome = 'delivered' AND authenticated = 1`,
   );
+  const byEvents = (events: readonly LogEvent[]): Raw[] =>
+    events.length === 0
+      ? []
+      : db
+          .prepare<string[], Raw>(
+            `SELECT * FROM log WHERE event IN (${events.map(() => '?').join(', ')}) ORDER BY seq`,
+          )
+          .all(...events);
   return {
     append: (input) =>
       settle(() => {
@@ -81,5 +89,6 @@ export function sqliteLog(db: Database.Database): LogTable {
         const r = delivered.get(clientId, requestId);
         return r === undefined ? undefined : toRecord(r);
       }),
+    byEvents: (events) => settle(() => byEvents(events).map(toRecord)),
   };
 }

@@ -117,9 +117,40 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     PRIMARY KEY (service_id, period)
   ) WITHOUT ROWID;
   `,
+  // 3: sessions (docs/membership.md): programmes may be priced 'session' (sold per minute of membership), and the
+  // session events of the log are indexed (billing and the restart rule read them). SQLite cannot change a CHECK,
+  // so the programmes table is rebuilt (foreign keys are off while migrations run; see migrateSqlite).
+  `
+  CREATE TABLE programmes_v3 (
+    id                INTEGER PRIMARY KEY CHECK (id BETWEEN 1 AND 4294967295),
+    service_id        INTEGER NOT NULL REFERENCES services (id),
+    name              TEXT    NOT NULL,
+    multicast_group   TEXT    NOT NULL,
+    port              INTEGER NOT NULL CHECK (port BETWEEN 1 AND 65535),
+    key_port          INTEGER NOT NULL CHECK (key_port BETWEEN 1 AND 65535),
+    profile           TEXT    NOT NULL,
+    mki_length_bytes  INTEGER NOT NULL CHECK (mki_length_bytes BETWEEN 0 AND 4),
+    segment_length_ms INTEGER NOT NULL CHECK (segment_length_ms > 0),
+    crypto_period_ms  INTEGER NOT NULL CHECK (crypto_period_ms > 0),
+    pricing           TEXT    NOT NULL CHECK (pricing IN ('subscription', 'per_segment', 'both', 'session')),
+    next_key_id       INTEGER NOT NULL DEFAULT 1,
+    next_message_seq  INTEGER NOT NULL DEFAULT 1,
+    created_at_ms     INTEGER NOT NULL
+  );
+  INSERT INTO programmes_v3 SELECT id, service_id, name, multicast_group, port, key_port, profile, mki_length_bytes,
+    segment_length_ms, crypto_period_ms, pricing, next_key_id, next_message_seq, created_at_ms FROM programmes;
+  DROP TABLE programmes;
+  ALTER TABLE programmes_v3 RENAME TO programmes;
+  CREATE INDEX log_session_events ON log (event, programme_id, client_id)
+    WHERE event IN ('join', 'leave', 'evict', 'billing_stop');
+  `,
 ];
 
-/** Applies the migrations this database has not seen yet, each in its own transaction. */
+/**
+ * Applies the migrations this database has not seen yet, each in its own transaction. Foreign keys are off while
+ * they run (a migration may rebuild a referenced table, as SQLite's ALTER TABLE procedure requires) and each
+ * transaction checks them before it commits.
+ */
 export function migrateSqlite(db: Database.Database): void {
   const current = db.pragma('user_version', { simple: true }) as number;
   if (current > SQLITE_MIGRATIONS.length) {
@@ -127,10 +158,19 @@ export function migrateSqlite(db: Database.Database): void {
       `keycast.db has schema version ${current}, newer than this keycast (${SQLITE_MIGRATIONS.length}); upgrade keycast`,
     );
   }
-  for (let v = current; v < SQLITE_MIGRATIONS.length; v++) {
-    db.transaction(() => {
-      db.exec(SQLITE_MIGRATIONS[v]!);
-      db.pragma(`user_version = ${v + 1}`);
-    }).immediate();
+  if (current === SQLITE_MIGRATIONS.length) return;
+  const foreignKeys = db.pragma('foreign_keys', { simple: true }) as number;
+  db.pragma('foreign_keys = OFF');
+  try {
+    for (let v = current; v < SQLITE_MIGRATIONS.length; v++) {
+      db.transaction(() => {
+        db.exec(SQLITE_MIGRATIONS[v]!);
+        const broken = db.pragma('foreign_key_check') as unknown[];
+        if (broken.length > 0) throw new Error(`migration ${v + 1} breaks ${broken.length} foreign key(s)`);
+        db.pragma(`user_version = ${v + 1}`);
+      }).immediate();
+    }
+  } finally {
+    db.pragma(`foreign_keys = ${foreignKeys === 1 ? 'ON' : 'OFF'}`);
   }
 }

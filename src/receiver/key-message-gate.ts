@@ -69,11 +69,21 @@ function groupRekeyValidity(m: SignedGroupRekeyMessage) {
   return { programmeId: m.programmeId, messageSeq: m.messageSeq, expiresAtMs: Number.MAX_SAFE_INTEGER };
 }
 
-/** How far behind the newest message sequence an unseen message may be before it counts as replayed. */
-const REPLAY_WINDOW = 64;
+/**
+ * How far behind the newest message sequence an unseen message may be before it counts as replayed. Every key
+ * message of a programme shares one sequence (content keys, segment keys under service keys, segment keys addressed
+ * to named clients, group rekeys), and one large multicast answer or rekey may use many numbers at once, so the
+ * window is wide: a carousel repeat of the current content key must never fall out of it. Old messages are caught
+ * first by their validity (`stale`); exact repeats are `duplicate`.
+ */
+export const REPLAY_WINDOW = 1 << 16;
+/** Messages seen are remembered by sequence until they expire or fall out of the window; at most this many. */
+const MAX_SEEN = 1 << 16;
 
 export class KeyMessageGate {
-  readonly #seen = new Map<number, string>();
+  /** messageSeq → a fingerprint of the message (its signature) and when it expires. */
+  readonly #seen = new Map<number, { fingerprint: string; expiresAtMs: number }>();
+  #acceptedSincePrune = 0;
   readonly #pending = new Map<KeyId, OpenedContentKey>();
   readonly #announced = new Map<KeyId, OpenedContentKey>();
   #maxSeq = -1;
@@ -89,15 +99,19 @@ export class KeyMessageGate {
     if (!r.ok) return { kind: 'rejected', reason: r.reason };
     const key = 'key' in r ? r.key : 'segmentKey' in r ? r.segmentKey : groupRekeyValidity(r.groupRekey);
     if (key.programmeId !== this.programmeId) return { kind: 'rejected', reason: 'wrong_programme' };
-    const fingerprint = Buffer.from(bytes).toString('base64');
+    // The signature (verified by the opener) covers every other byte: equal signatures, equal messages.
+    const fingerprint = Buffer.from(bytes.subarray(bytes.length - 64)).toString('hex');
     const seen = this.#seen.get(key.messageSeq);
     if (seen !== undefined)
-      return seen === fingerprint ? { kind: 'duplicate' } : { kind: 'rejected', reason: 'conflict' };
-    if (key.expiresAtMs < this.now()) return { kind: 'rejected', reason: 'stale' };
+      return seen.fingerprint === fingerprint
+        ? { kind: 'duplicate' }
+        : { kind: 'rejected', reason: 'conflict' };
+    const now = this.now();
+    if (key.expiresAtMs < now) return { kind: 'rejected', reason: 'stale' };
     if (key.messageSeq <= this.#maxSeq - REPLAY_WINDOW) return { kind: 'rejected', reason: 'replayed' };
-    this.#seen.set(key.messageSeq, fingerprint);
+    this.#seen.set(key.messageSeq, { fingerprint, expiresAtMs: key.expiresAtMs });
     this.#maxSeq = Math.max(this.#maxSeq, key.messageSeq);
-    for (const s of this.#seen.keys()) if (s <= this.#maxSeq - REPLAY_WINDOW) this.#seen.delete(s);
+    if (++this.#acceptedSincePrune >= 256 || this.#seen.size > MAX_SEEN) this.#pruneSeen(now);
     if ('groupRekey' in r) return { kind: 'group_rekey', groupRekey: r.groupRekey };
     if (!('key' in r)) return { kind: 'segment_key', segmentKey: r.segmentKey };
     this.#announced.set(r.key.keyId, r.key);
@@ -122,6 +136,18 @@ export class KeyMessageGate {
 
   installed(keyId: KeyId): void {
     this.#pending.delete(keyId);
+  }
+
+  /** Forgets messages that expired (a repeat of one is stale anyway) or fell out of the window; keeps MAX_SEEN. */
+  #pruneSeen(now: number): void {
+    this.#acceptedSincePrune = 0;
+    for (const [seq, m] of this.#seen) {
+      if (m.expiresAtMs < now || seq <= this.#maxSeq - REPLAY_WINDOW) this.#seen.delete(seq);
+    }
+    if (this.#seen.size > MAX_SEEN) {
+      const oldest = [...this.#seen.keys()].sort((a, b) => a - b).slice(0, this.#seen.size - MAX_SEEN);
+      for (const seq of oldest) this.#seen.delete(seq);
+    }
   }
 
   #prune(): void {

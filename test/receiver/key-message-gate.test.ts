@@ -12,7 +12,7 @@ import {
   wrapSegmentKeyUnderServiceKey,
 } from '../../src/keys/service-key.js';
 import type { ContentKeyMessage, SegmentKeyMessage } from '../../src/packet/key-message.js';
-import { KeyMessageGate } from '../../src/receiver/key-message-gate.js';
+import { KeyMessageGate, REPLAY_WINDOW } from '../../src/receiver/key-message-gate.js';
 import { keyMessageOpener } from '../../src/receiver/open-key-message.js';
 
 const server = generateSigningKeyPair();
@@ -99,7 +99,15 @@ describe('KeyMessageGate', () => {
     expect(
       g.accept(signKeyMessage(message({ messageSeq: 500, keyId: asKeyId(8) }), server.privateKey)).kind,
     ).toBe('accepted');
-    // Far behind the newest sequence and never seen: a replay of an old message.
+    // Within the window, a message never seen is admitted (a carousel repeat after a large multicast burst)...
+    expect(
+      g.accept(signKeyMessage(message({ messageSeq: 300, keyId: asKeyId(9) }), server.privateKey)).kind,
+    ).toBe('accepted');
+    const far = 500 + REPLAY_WINDOW + 20;
+    expect(
+      g.accept(signKeyMessage(message({ messageSeq: far, keyId: asKeyId(10) }), server.privateKey)).kind,
+    ).toBe('accepted');
+    // ...but far behind the newest sequence and never seen: a replay of an old message.
     expect(g.accept(signKeyMessage(message({ messageSeq: 10 }), server.privateKey))).toEqual({
       kind: 'rejected',
       reason: 'replayed',
@@ -177,6 +185,9 @@ describe('KeyMessageGate', () => {
       kind: 'rejected',
       reason: 'stale',
     });
+    expect(
+      g.accept(signKeyMessage(seg({ messageSeq: 200 + REPLAY_WINDOW + 1 }), server.privateKey)).kind,
+    ).toBe('segment_key');
     expect(g.accept(signKeyMessage(seg({ messageSeq: 100 }), server.privateKey))).toEqual({
       kind: 'rejected',
       reason: 'replayed',

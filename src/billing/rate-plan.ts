@@ -6,7 +6,8 @@
 //     "currency": "EUR",                                        ISO 4217 code
 //     "subscriptions": [{ "serviceId": 1, "periodPrice": 1500 }],  price of one subscription period (a month)
 //     "segments": [{ "programmeId": 1, "price": 25 }],           price of one programme segment bought per segment
-//     "defaultSegmentPrice": 30                                  optional: segments of programmes not listed
+//     "defaultSegmentPrice": 30,                                 optional: segments of programmes not listed
+//     "sessions": [{ "programmeId": 2, "minutePrice": 5 }]      price of one started minute of session membership
 //   }
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
@@ -20,9 +21,12 @@ export const ratePlanSchema = z.strictObject({
   subscriptions: z.array(z.strictObject({ serviceId: id, periodPrice: minorUnits })).default([]),
   segments: z.array(z.strictObject({ programmeId: id, price: minorUnits })).default([]),
   defaultSegmentPrice: minorUnits.optional(),
+  sessions: z.array(z.strictObject({ programmeId: id, minutePrice: minorUnits })).default([]),
 });
 
-export type RatePlan = z.infer<typeof ratePlanSchema>;
+type ParsedRatePlan = z.infer<typeof ratePlanSchema>;
+/** A rate plan; `sessions` may be left out by callers that build one in code (none priced). */
+export type RatePlan = Omit<ParsedRatePlan, 'sessions'> & { readonly sessions?: ParsedRatePlan['sessions'] };
 
 export class RatePlanError extends Error {
   override readonly name = 'RatePlanError';
@@ -40,6 +44,8 @@ export function parseRatePlan(json: unknown, source = 'rate plan'): RatePlan {
   if (s !== undefined) throw new RatePlanError(`${source}: service ${s} is priced twice`);
   const p = dup(r.data.segments.map((x) => x.programmeId));
   if (p !== undefined) throw new RatePlanError(`${source}: programme ${p} is priced twice`);
+  const q = dup(r.data.sessions.map((x) => x.programmeId));
+  if (q !== undefined) throw new RatePlanError(`${source}: session programme ${q} is priced twice`);
   return r.data;
 }
 

@@ -7,6 +7,14 @@
 //   subscription:  each distinct (client, service, period) with a delivered purchase or grant record on the
 //                  subscription basis, × the service's period price.
 //
+//   session:       per (client, programme), the started minutes of each session, × the programme's minute price.
+//                  A session runs from its delivered `join` record to the next delivered `billing_stop` record of
+//                  the same client and programme; its length is the stop's detail.billedMs (measured by the key
+//                  server on its monotonic clock: to the leave, or for an evicted member to its last keep-alive),
+//                  else the difference of the two records' times. Each session is at least one started minute
+//                  (ceil(ms / 60000), minimum 1). A session still open at the end of the log is billed up to the
+//                  time of the log's last record.
+//
 // Segment keys delivered on the subscription basis are covered by the subscription and not billed per segment.
 // Denied records are never billed.
 import type { LogRecord } from '../store/types.js';
@@ -38,7 +46,27 @@ export class BillingError extends Error {
 type RateableRecord = Pick<
   LogRecord,
   'clientId' | 'event' | 'outcome' | 'basis' | 'serviceId' | 'programmeId' | 'segment' | 'period'
->;
+> &
+  Partial<Pick<LogRecord, 'timeMs' | 'detail'>>;
+
+const MINUTE_MS = 60_000;
+
+/** Started minutes of a session of `ms` milliseconds: at least one. */
+export function startedMinutes(ms: number): number {
+  return Math.max(1, Math.ceil(Math.max(0, ms) / MINUTE_MS));
+}
+
+function billedMsOf(detail: string | null | undefined): number | undefined {
+  if (detail === null || detail === undefined) return undefined;
+  try {
+    const d = JSON.parse(detail) as { billedMs?: unknown };
+    return typeof d.billedMs === 'number' && Number.isFinite(d.billedMs) && d.billedMs >= 0
+      ? d.billedMs
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 interface Key {
   readonly client: number;
@@ -57,9 +85,38 @@ export function rateLog(records: readonly RateableRecord[], plan: RatePlan): Inv
   // (client, programme) → distinct segments; (client, service, period) → present.
   const segments = new Map<string, { client: number; programme: number; set: Set<number> }>();
   const subscriptions = new Map<string, { client: number; service: number; period: string }>();
+  // (client, programme) → started minutes so far; open sessions → join time.
+  const sessions = new Map<
+    string,
+    { client: number; programme: number; minutes: number; sessions: number }
+  >();
+  const open = new Map<string, number>();
+  let lastTimeMs = 0;
+  const addSession = (client: number, programme: number, ms: number) => {
+    const k = `${client}/${programme}`;
+    let e = sessions.get(k);
+    if (e === undefined) sessions.set(k, (e = { client, programme, minutes: 0, sessions: 0 }));
+    e.minutes = safe(e.minutes + startedMinutes(ms), `session minutes of client ${client}`);
+    e.sessions += 1;
+  };
 
   for (const r of records) {
+    if (r.timeMs !== undefined) lastTimeMs = Math.max(lastTimeMs, r.timeMs);
     if (r.outcome !== 'delivered' || r.clientId === null) continue;
+    if ((r.event === 'join' || r.event === 'billing_stop') && r.programmeId !== null) {
+      const k = `${r.clientId}/${r.programmeId}`;
+      const startedAt = open.get(k);
+      if (r.event === 'join') {
+        // A join while a session is open (not written by keycast: a rejoin logs a stop first) closes the old one.
+        if (startedAt !== undefined)
+          addSession(r.clientId, r.programmeId, (r.timeMs ?? startedAt) - startedAt);
+        open.set(k, r.timeMs ?? 0);
+      } else if (startedAt !== undefined) {
+        addSession(r.clientId, r.programmeId, billedMsOf(r.detail) ?? (r.timeMs ?? startedAt) - startedAt);
+        open.delete(k);
+      }
+      continue;
+    }
     if (
       r.event === 'segment_key' &&
       r.basis === 'per_segment' &&
@@ -116,6 +173,25 @@ export function rateLog(records: readonly RateableRecord[], plan: RatePlan): Inv
       unitPrice: price,
       amount: safe(quantity * price, item),
       key: { client: g.client, sort: [1, g.programme, ''], item },
+    });
+  }
+  for (const [k, startedAt] of open) {
+    const [client, programme] = k.split('/').map(Number) as [number, number];
+    addSession(client, programme, lastTimeMs - startedAt);
+  }
+  const minutePrice = new Map((plan.sessions ?? []).map((s) => [s.programmeId, s.minutePrice]));
+  for (const g of sessions.values()) {
+    const price = minutePrice.get(g.programme);
+    if (price === undefined)
+      throw new BillingError(`the rate plan has no minute price for session programme ${g.programme}`);
+    const item = `session programme=${g.programme}`;
+    lines.push({
+      client: g.client,
+      item,
+      quantity: g.minutes,
+      unitPrice: price,
+      amount: safe(g.minutes * price, item),
+      key: { client: g.client, sort: [2, g.programme, ''], item },
     });
   }
   lines.sort((a, b) => compare(a.key, b.key));

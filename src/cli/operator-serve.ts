@@ -3,8 +3,10 @@ import { Option, type Command } from 'commander';
 import { sha256Hex } from '../crypto/mac.js';
 import { readCredentialsFile } from '../keys/credentials.js';
 import { buildKeyServer, DEFAULT_HOST, DEFAULT_PORT } from '../server/app.js';
-import { DEFAULT_SEGMENT_KEY_MULTICAST } from '../server/segment-key-batch.js';
+import { DEFAULT_SEGMENT_KEY_MULTICAST, MAX_WINDOW_MS } from '../server/segment-key-batch.js';
 import { KeyServerClient } from '../server/client.js';
+import { DEFAULT_KEEPALIVE_INTERVAL_MS } from '../server/sessions.js';
+import { GROUP_REKEY_MODES } from '../server/wire.js';
 import { createKeyServerLogger } from '../server/logger.js';
 import { openDataDirStore } from '../store/index.js';
 import { action, DEFAULT_DATA_DIR, intOption, printJson } from './operator-util.js';
@@ -19,6 +21,11 @@ interface ServeOptions {
   readonly collectWindowMs: number;
   readonly multicastInterface: string;
   readonly multicastTtl: number;
+  readonly rekey: 'flat' | 'lkh' | 'batch';
+  readonly batchIntervalMs: number;
+  readonly keepaliveIntervalMs: number;
+  readonly memberExpiryMs?: number;
+  readonly ackTimeoutMs: number;
 }
 
 export function registerServeCommands(program: Command): void {
@@ -34,7 +41,7 @@ export function registerServeCommands(program: Command): void {
     .option(
       '--collect-window-ms <ms>',
       'gather segment-key requests asking for multicast delivery this long, then multicast one message to them (0: unicast only)',
-      intOption('--collect-window-ms', 0, 10_000),
+      intOption('--collect-window-ms', 0, MAX_WINDOW_MS),
       DEFAULT_SEGMENT_KEY_MULTICAST.windowMs,
     )
     .option(
@@ -48,6 +55,37 @@ export function registerServeCommands(program: Command): void {
       intOption('--multicast-ttl', 0, 255),
       DEFAULT_SEGMENT_KEY_MULTICAST.ttl,
     )
+    .addOption(
+      new Option(
+        '--rekey <mode>',
+        'session rekeying: flat (one wrap per member), lkh (key tree) or batch (lkh, folded per interval)',
+      )
+        .choices(GROUP_REKEY_MODES)
+        .default('lkh'),
+    )
+    .option(
+      '--batch-interval-ms <ms>',
+      'batch mode: fold the joins and removals of this long into one rekey',
+      intOption('--batch-interval-ms', 10, 600_000),
+      1000,
+    )
+    .option(
+      '--keepalive-interval-ms <ms>',
+      'keep-alive interval announced to session members',
+      intOption('--keepalive-interval-ms', 10, 3_600_000),
+      DEFAULT_KEEPALIVE_INTERVAL_MS,
+    )
+    .option(
+      '--member-expiry-ms <ms>',
+      'remove a session member silent longer than this (default: 3 × the keep-alive interval)',
+      intOption('--member-expiry-ms', 10, 3_600_000),
+    )
+    .option(
+      '--ack-timeout-ms <ms>',
+      'remove a session member that has not acked a delivered group key within this',
+      intOption('--ack-timeout-ms', 10, 3_600_000),
+      5000,
+    )
     .action(
       action(async (o: ServeOptions) => {
         const store = openDataDirStore(o.data);
@@ -57,9 +95,16 @@ export function registerServeCommands(program: Command): void {
           interfaceAddress: o.multicastInterface,
           ttl: o.multicastTtl,
         };
+        const sessions = {
+          rekey: o.rekey,
+          batchIntervalMs: o.batchIntervalMs,
+          keepAliveIntervalMs: o.keepaliveIntervalMs,
+          ...(o.memberExpiryMs !== undefined && { memberExpiryMs: o.memberExpiryMs }),
+          ackTimeoutMs: o.ackTimeoutMs,
+        };
         let app;
         try {
-          app = buildKeyServer({ store, dataDir: o.data, logger, segmentKeyMulticast }); // runs the SRTP self-test first
+          app = buildKeyServer({ store, dataDir: o.data, logger, segmentKeyMulticast, sessions }); // runs the SRTP self-test first
         } catch (err) {
           await store.close();
           throw err;

@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
+import { unwrapContentKeyUnderGroupKey } from '../../src/keys/content-key.js';
 import type { Credentials } from '../../src/keys/credentials.js';
 import {
   applyGroupRekeyDatagram,
@@ -16,7 +17,7 @@ import {
   type GroupMode,
 } from '../../src/keys/group/index.js';
 import { buildKeyServer, sessionManagerOf } from '../../src/server/app.js';
-import { KeyServerClient, type SessionJoined } from '../../src/server/client.js';
+import { KeyServerClient, type ContentKeyIssued, type SessionJoined } from '../../src/server/client.js';
 import type { SessionManager, SessionOptions } from '../../src/server/sessions.js';
 import {
   createProgramme,
@@ -52,7 +53,11 @@ export interface SessionSystem {
   readonly wall: { offsetMs: number };
   /** Every datagram that arrived on the key port, in order. */
   readonly keyPortDatagrams: Buffer[];
-  enrol(name: string): Promise<SessionMember>;
+  enrol(name: string, role?: 'receiver' | 'sender'): Promise<SessionMember>;
+  /** Each member acks the epoch its ring holds (claim 20). */
+  ackAll(members: readonly SessionMember[]): Promise<void>;
+  /** A content key from the key server (as the sender asks for one) and its signed key message. */
+  contentKey(sender: SessionMember, segment?: number): Promise<ContentKeyIssued>;
   /** Joins, builds the member's ring from the answer (member key + rekey datagrams). */
   join(m: SessionMember): Promise<SessionJoined>;
   /** Applies every key-port datagram received so far to each given ring (verified; idempotent). */
@@ -106,6 +111,7 @@ export async function startSessionSystem(
   socket.setRecvBufferSize(4 * 1024 * 1024);
 
   const fed = new Map<SessionMember, number>();
+  let keySeq = 0;
   const system: SessionSystem = {
     dir,
     store,
@@ -117,8 +123,8 @@ export async function startSessionSystem(
     mono,
     wall,
     keyPortDatagrams,
-    async enrol(name) {
-      const { credentials } = await enrolClient(store, secrets, { name, serverUrl: url });
+    async enrol(name, role = 'receiver') {
+      const { credentials } = await enrolClient(store, secrets, { name, role, serverUrl: url });
       const client = new KeyServerClient(credentials, { now: wallNow, maxAttempts: 1 });
       return { name, credentials, client, ring: undefined, joined: undefined };
     },
@@ -129,6 +135,28 @@ export async function startSessionSystem(
       m.ring = new GroupKeyRing(programme.id, r.memberId, r.clearMemberKey);
       for (const d of r.rekey) applyGroupRekeyDatagram(m.ring, d, secrets.signing.publicKey);
       fed.set(m, keyPortDatagrams.length); // only what arrives after the join
+      return r;
+    },
+    async ackAll(members) {
+      for (const m of members) {
+        const e = m.ring?.epoch;
+        if (e === undefined) continue;
+        const r = await m.client.ackGroupKey(programme.id, e);
+        if (!r.ok) throw new Error(`${m.name}: ack refused: ${r.code}`);
+      }
+    },
+    async contentKey(sender, segment = 0) {
+      const t = wallNow();
+      const r = await sender.client.issueContentKey({
+        programmeId: programme.id,
+        segment,
+        ssrc: 0x1234,
+        roc: 0,
+        seq: (keySeq += 100) & 0xffff,
+        activatesAtMs: t,
+        expiresAtMs: t + 1000,
+      });
+      if (!r.ok) throw new Error(`content key refused: ${r.code} ${r.message}`);
       return r;
     },
     feed(members) {
@@ -174,4 +202,14 @@ export function rekeyRecords(
   return log
     .filter((r) => r.event === 'group_rekey')
     .map((r) => JSON.parse(r.detail!) as { epoch: number; removed?: number[]; joined?: number });
+}
+
+/** Can this member's ring open the content key of `issued` (its group entry)? */
+export function canOpen(m: SessionMember, issued: ContentKeyIssued): boolean {
+  const gk = m.ring?.groupKey();
+  if (gk === undefined) return false;
+  const entry = issued.message.type === 'content_key' ? issued.message.entries[0] : undefined;
+  if (entry === undefined || entry.wrapKind !== 'group') return false;
+  // The ring's current key, or any epoch whose low 16 bits the entry names: the ring keeps only the current one.
+  return unwrapContentKeyUnderGroupKey(issued.message, gk.key, gk.epoch).ok;
 }

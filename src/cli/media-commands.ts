@@ -13,6 +13,7 @@ import { keyMessageOpener } from '../receiver/open-key-message.js';
 import { Receiver } from '../receiver/receiver.js';
 import { segmentKeyFetcher } from '../receiver/segment-keys.js';
 import { serviceKeyFetcher } from '../receiver/service-keys.js';
+import { sessionApi } from '../receiver/session-api.js';
 import { fileSink, forwardSink, type MediaSink } from '../receiver/sinks.js';
 import { SAMPLE_PATH, runDemo, type DemoSummary } from './demo.js';
 import { cliLogger, emit, untilSignal } from './output.js';
@@ -164,6 +165,19 @@ export function registerMediaCommands(program: Command): void {
         .choices(['multicast', 'unicast'])
         .default('multicast'),
     )
+    .option(
+      '--session',
+      'join the programme as a session member (sold per minute): content keys under the group key, acks, keep-alives, leave on exit',
+    )
+    .option(
+      '--keep-listening-after-removal',
+      'after leaving or being removed, keep receiving and trying to decrypt as an attacker would (counts packetsDecryptedAfterRemoval)',
+    )
+    .addOption(
+      new Option('--leave-after <duration>', 'send the leave message this long after joining').argParser(
+        durationMs,
+      ),
+    )
     .action(async (o: ReceiveOptions) => {
       const log = cliLogger('keycast-receiver');
       // Outputs first: a path that cannot be written fails now, not after the programme has started.
@@ -203,19 +217,38 @@ export function registerMediaCommands(program: Command): void {
         }),
         serviceKeys,
         fetchServiceKey: serviceKeyFetcher(client),
+        ...(o.session === true && {
+          session: {
+            serverPublicKey: credentials.serverPublicKey,
+            api: sessionApi(client, programme.id),
+            keepListeningAfterRemoval: o.keepListeningAfterRemoval === true,
+          },
+        }),
       });
+      const stats = () => ({ ...receiver.stats, ...receiver.session?.stats });
       const stop = untilSignal();
       await receiver.open();
       emit('ready', { group: programme.group, port: programme.port, keyPort: programme.keyPort });
-      const ticker = o.progress ? setInterval(() => emit('progress', { ...receiver.stats }), 500) : undefined;
-      const ended = await Promise.race([stop.promise, failed]);
+      const ticker = o.progress ? setInterval(() => emit('progress', stats()), 500) : undefined;
+      // --leave-after: the leave message mid-programme; then stop, or keep listening as an attacker would.
+      const left = new Promise<'left'>((resolve) => {
+        const session = receiver.session;
+        if (o.leaveAfter === undefined || session === undefined) return;
+        setTimeout(() => {
+          void session.leave().then(() => {
+            emit('left', { leftAt: session.stats.leftAt, removedBy: session.stats.removedBy });
+            if (o.keepListeningAfterRemoval !== true) resolve('left');
+          });
+        }, o.leaveAfter).unref();
+      });
+      const ended = await Promise.race([stop.promise, failed, left]);
       clearInterval(ticker);
       await receiver
         .close()
         .catch((err: unknown) => log.error({ err: String(err) }, 'closing the outputs failed'));
-      if (o.statsFile !== undefined) await writeFile(o.statsFile, JSON.stringify(receiver.stats, null, 2));
-      emit('done', { ...receiver.stats });
-      log.info({ ...receiver.stats }, 'receiver stopped');
+      if (o.statsFile !== undefined) await writeFile(o.statsFile, JSON.stringify(stats(), null, 2));
+      emit('done', stats());
+      log.info(stats(), 'receiver stopped');
       if (ended instanceof Error) throw new Error(`output failed: ${ended.message}`);
     });
 
@@ -272,6 +305,9 @@ interface ReceiveOptions {
   progress?: boolean;
   serverUrl?: string;
   serviceKey: string[];
+  session?: boolean;
+  keepListeningAfterRemoval?: boolean;
+  leaveAfter?: number;
 }
 
 interface DemoCliOptions {

@@ -440,7 +440,7 @@ export class Receiver {
     this.#started.add(r.ssrc);
     this.stats.packetsDecrypted++;
     this.stats.firstDecryptedIndex ??= r.index;
-    if (this.session !== undefined) this.session.countDecrypted(this.#issuedAtMs.get(r.keyId) ?? 0);
+    if (this.session !== undefined) this.session.countDecrypted(r.keyId, this.#issuedAtMs.get(r.keyId) ?? 0);
     const payload = r.packet.subarray(r.payloadStart, r.payloadEnd);
     for (const sink of this.#opts.sinks) sink.write(r.packet, payload);
   }

@@ -1,19 +1,12 @@
-// The member side of a programme's session (claims 13-24; issue 4): join, unwrap the member key (claim 15), keep a
+// The member side of a programme's session (claims 13-24; issue 4): join with its member key (claim 15), keep a
 // GroupKeyRing fed from the join answer and from group_rekey messages on the key port (claims 14, 19, 23), confirm
 // each group epoch reached (claim 20), keep-alives at the announced interval (claim 22), the unicast fallback when a
 // keep-alive answer shows the member behind, leave (claim 16), and a `revoked` answer (removal) ends all asking.
 //
 // Group keys stay usable after a rekey while content keys issued under them may still be on the air: a content key
 // names the group epoch it was wrapped under, and remaining members must not lose the stream at a rekey.
-import { randomRequestId } from '../crypto/random.js';
-import { zeroize } from '../crypto/random.js';
-import { deriveClientWrapKey } from '../keys/client-key.js';
-import {
-  applyGroupRekeyDatagram,
-  GroupKeyRing,
-  unwrapMemberKeyForClient,
-  type GroupKey,
-} from '../keys/group/index.js';
+import { randomRequestId, zeroize } from '../crypto/random.js';
+import { applyGroupRekeyDatagram, GroupKeyRing, type GroupKey } from '../keys/group/index.js';
 import type { SignedGroupRekeyMessage } from '../packet/group-rekey.js';
 import type { Logger } from 'pino';
 
@@ -35,8 +28,8 @@ export interface SessionJoined {
   readonly ok: true;
   readonly memberId: number;
   readonly mode: string;
-  /** The member key wrapped under the client key (unwrapMemberKeyForClient). */
-  readonly wrappedMemberKey: Uint8Array;
+  /** This member's individual key, unwrapped from under the client key (KeyServerClient.joinSession). Secret. */
+  readonly memberKey: Uint8Array;
   readonly keepAliveIntervalMs: number;
   readonly expiryMs: number;
   readonly ackTimeoutMs: number;
@@ -69,15 +62,21 @@ export interface SessionStats {
   /** When this member left or was removed (Unix ms; the key server's time when it said). */
   leftAt: number | undefined;
   removedBy: RemovedBy | null;
+  /** Left with the leave message when the receiver stopped (stayed to the end): not a removal. */
+  leftOnClose: boolean;
   /** Packets decrypted under content keys whose key message was issued after the removal: must stay 0. */
   packetsDecryptedAfterRemoval: number;
-  refusals: string[];
+  /**
+   * Packets decrypted per content key, with when its key message was issued: lets a checker with the key server's
+   * own removal time (its log) count packets under keys issued after the removal, whatever this member believed.
+   */
+  decryptedByKey: { keyId: number; issuedAtMs: number; packets: number }[];
+  /** Session calls refused other than by revocation (codes). */
+  sessionRefusals: string[];
 }
 
 export interface SessionMemberOptions {
   readonly programmeId: number;
-  readonly clientId: number;
-  readonly clientKey: Uint8Array;
   readonly serverPublicKey: Uint8Array;
   readonly api: SessionApi;
   readonly log: Logger;
@@ -101,8 +100,10 @@ export class SessionMember {
     groupRekeysApplied: 0,
     leftAt: undefined,
     removedBy: null,
+    leftOnClose: false,
     packetsDecryptedAfterRemoval: 0,
-    refusals: [],
+    decryptedByKey: [],
+    sessionRefusals: [],
   };
   readonly #opts: SessionMemberOptions;
   readonly #now: () => number;
@@ -142,20 +143,11 @@ export class SessionMember {
     const requestId = randomRequestId();
     const r = await this.#opts.api.join(requestId);
     if (!r.ok) {
-      this.stats.refusals.push(r.code);
+      this.stats.sessionRefusals.push(r.code);
       throw new Error(`session join refused: ${r.code}${r.message === undefined ? '' : ` (${r.message})`}`);
     }
-    const wrapKey = deriveClientWrapKey(this.#opts.clientKey);
-    const u = unwrapMemberKeyForClient(
-      wrapKey,
-      this.#opts.clientId,
-      this.#opts.programmeId,
-      r.wrappedMemberKey,
-    );
-    zeroize(wrapKey);
-    if (!u.ok) throw new Error(`session join: the member key does not unwrap (${u.reason})`);
-    this.#ring = new GroupKeyRing(this.#opts.programmeId, r.memberId, u.key);
-    zeroize(u.key);
+    this.#ring = new GroupKeyRing(this.#opts.programmeId, r.memberId, r.memberKey);
+    zeroize(r.memberKey);
     this.stats.memberId = r.memberId;
     this.#keepAliveIntervalMs = r.keepAliveIntervalMs;
     this.#opts.log.info(
@@ -196,8 +188,14 @@ export class SessionMember {
     return out;
   }
 
-  /** The receiver decrypted a packet under a content key issued at `issuedAtMs`. */
-  countDecrypted(issuedAtMs: number): void {
+  /** The receiver decrypted a packet under content key `keyId`, whose key message was issued at `issuedAtMs`. */
+  countDecrypted(keyId: number, issuedAtMs: number): void {
+    const byKey = this.stats.decryptedByKey;
+    const last = byKey.at(-1);
+    const entry = last?.keyId === keyId ? last : byKey.find((k) => k.keyId === keyId);
+    if (entry === undefined) byKey.push({ keyId, issuedAtMs, packets: 1 });
+    else entry.packets++;
+    if (byKey.length > 4096) byKey.shift();
     const at = this.removedAtMs;
     if (at !== undefined && issuedAtMs > at) this.stats.packetsDecryptedAfterRemoval++;
   }
@@ -208,17 +206,40 @@ export class SessionMember {
     this.#keepAliveTimer = undefined;
   }
 
+  /** Test hook: keep-alives again after stopKeepAlives (as a suspended process that is resumed), one at once. */
+  resumeKeepAlives(): void {
+    if (this.#removed || this.#closed || this.#ring === undefined) return;
+    this.#startKeepAlives();
+    void this.#keepAlive();
+  }
+
   /** Sends the leave message (claim 16). With keepListeningAfterRemoval the keys stay for the attacker's view. */
   async leave(): Promise<void> {
+    await this.#leave(false);
+  }
+
+  /**
+   * `atClose`: the receiver is stopping at the end (a member that stayed to the end): the leave message goes out
+   * all the same (claim 16, the billing stop), but it was not removed (removedBy stays null; leftOnClose).
+   */
+  async #leave(atClose: boolean): Promise<void> {
     if (this.#removed || this.#ring === undefined) return;
     this.stopKeepAlives();
     const r = await this.#opts.api.leave(randomRequestId());
-    if (r.ok) this.#remove('leave', r.leftAtMs);
-    else if (r.code === 'revoked' || r.code === 'not_member') this.#revoked(r);
-    else {
-      this.stats.refusals.push(r.code);
+    if (!r.ok && (r.code === 'revoked' || r.code === 'not_member')) {
+      this.#revoked(r);
+      return;
+    }
+    if (!r.ok) {
+      this.stats.sessionRefusals.push(r.code);
       this.#opts.log.warn({ code: r.code }, 'leave refused');
-      this.#remove('leave', this.#now());
+    }
+    const at = r.ok ? r.leftAtMs : this.#now();
+    if (!atClose) this.#remove('leave', at);
+    else {
+      this.stats.leftAt = at;
+      this.stats.leftOnClose = true;
+      this.#removed = true;
     }
   }
 
@@ -226,7 +247,7 @@ export class SessionMember {
   async close(): Promise<void> {
     if (this.#closed) return;
     try {
-      await this.leave();
+      await this.#leave(true);
     } finally {
       this.#closed = true;
       this.stopKeepAlives();
@@ -327,7 +348,7 @@ export class SessionMember {
       this.#revoked(r);
       return;
     }
-    this.stats.refusals.push(r.code);
+    this.stats.sessionRefusals.push(r.code);
     this.#opts.log.warn({ code: r.code }, `${what} refused`);
   }
 

@@ -9,6 +9,7 @@ import { asSegmentIndex } from '../../src/ids.js';
 import type { Credentials } from '../../src/keys/credentials.js';
 import { KeyServerClient, orThrow, type ProgrammeInfo } from '../../src/server/client.js';
 import { buildKeyServer } from '../../src/server/index.js';
+import type { SessionOptions } from '../../src/server/sessions.js';
 import {
   createProgramme,
   createService,
@@ -59,9 +60,11 @@ export async function startSystem(
     cryptoPeriodMs?: number;
     segmentLengthMs?: number;
     mkiLengthBytes?: number;
-    pricing?: 'subscription' | 'per_segment' | 'both';
+    pricing?: 'subscription' | 'per_segment' | 'both' | 'session';
     /** The key server's collection window for multicast segment-key delivery (default 50 ms). */
     segmentKeyWindowMs?: number;
+    /** Session options of the key server (rekey mode, keep-alive interval, expiry, ...). */
+    sessions?: Partial<SessionOptions>;
   } = {},
 ): Promise<TestSystem> {
   const dir = await mkdtemp(join(tmpdir(), 'keycast-test-'));
@@ -87,6 +90,7 @@ export async function startSystem(
     ...(opts.segmentKeyWindowMs !== undefined && {
       segmentKeyMulticast: { windowMs: opts.segmentKeyWindowMs },
     }),
+    ...(opts.sessions !== undefined && { sessions: opts.sessions }),
   });
   const url = await server.listen({ host: '127.0.0.1', port: 0 });
   const system: TestSystem = {
@@ -207,6 +211,8 @@ export interface ReceiverTestOptions {
   readonly timeoutMs?: number;
   /** Ask for segment keys with multicast delivery (claims 7-8); default unicast. */
   readonly segmentKeyDelivery?: 'unicast' | 'multicast';
+  /** Join the programme's session (a programme priced `session`); keep trying after removal, as an attacker. */
+  readonly session?: { readonly keepListeningAfterRemoval?: boolean };
 }
 
 /** A real Receiver (in this process) for `client`, collecting the recovered TS in memory. */
@@ -220,6 +226,7 @@ export async function startReceiver(
   const { keyMessageOpener } = await import('../../src/receiver/open-key-message.js');
   const { segmentKeyFetcher } = await import('../../src/receiver/segment-keys.js');
   const { serviceKeyFetcher } = await import('../../src/receiver/service-keys.js');
+  const { sessionApi } = await import('../../src/receiver/session-api.js');
   const chunks: Buffer[] = [];
   const deliveredAtMs: number[] = [];
   const receiver = new Receiver({
@@ -251,6 +258,13 @@ export async function startReceiver(
           ? client.client
           : new KeyServerClient(client.credentials, { serverUrl: o.serverUrl }),
       ),
+    }),
+    ...(o.session !== undefined && {
+      session: {
+        serverPublicKey: client.credentials.serverPublicKey,
+        api: sessionApi(client.client, system.programme.id),
+        keepListeningAfterRemoval: o.session.keepListeningAfterRemoval === true,
+      },
     }),
   });
   await receiver.open();

@@ -4,15 +4,12 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { generateSigningKeyPair } from '../../src/crypto/sign.js';
-import { randomBytes } from '../../src/crypto/random.js';
 import { asKeyId, asProgrammeId, asSsrc } from '../../src/ids.js';
-import { deriveClientWrapKey } from '../../src/keys/client-key.js';
 import { generateContentKey, wrapContentKeyUnderGroupKey } from '../../src/keys/content-key.js';
 import {
   createGroupKeys,
   generateMemberKey,
   signGroupRekey,
-  wrapMemberKeyForClient,
   type GroupKeys,
   type GroupMode,
   type Rekey,
@@ -55,7 +52,7 @@ function fakeServer(mode: GroupMode) {
     onAir: () => (mode === 'batch' ? sign(group.flush()) : multicast),
     sign,
     remove,
-    api(clientId: number, clientKey: Uint8Array, opts: { keepAliveIntervalMs?: number } = {}): SessionApi {
+    api(clientId: number, opts: { keepAliveIntervalMs?: number } = {}): SessionApi {
       return {
         join: () => {
           calls.push(`join ${clientId}`);
@@ -67,7 +64,7 @@ function fakeServer(mode: GroupMode) {
             ok: true,
             memberId: clientId,
             mode,
-            wrappedMemberKey: wrapMemberKeyForClient(deriveClientWrapKey(clientKey), clientId, PROGRAMME, mk),
+            memberKey: mk.slice(),
             keepAliveIntervalMs: opts.keepAliveIntervalMs ?? 60_000,
             expiryMs: 180_000,
             ackTimeoutMs: 5000,
@@ -111,14 +108,11 @@ function member(
   clientId: number,
   o: { keepAliveIntervalMs?: number; keep?: boolean } = {},
 ) {
-  const clientKey = randomBytes(32);
   const learned: number[] = [];
   const m = new SessionMember({
     programmeId: PROGRAMME,
-    clientId,
-    clientKey,
     serverPublicKey: server.publicKey,
-    api: srv.api(clientId, clientKey, o),
+    api: srv.api(clientId, o),
     log,
     keepListeningAfterRemoval: o.keep ?? false,
     onGroupKey: () => learned.push(m.epoch ?? -1),
@@ -205,9 +199,10 @@ describe('session member', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(srv.calls.filter((c) => c.endsWith(' 31') || c.includes(' 31 ')).length).toBe(callsAtRemoval);
     // countDecrypted: only keys issued after the removal count.
-    a.m.countDecrypted(a.m.removedAtMs! - 1);
+    a.m.countDecrypted(7, a.m.removedAtMs! - 1);
     expect(a.m.stats.packetsDecryptedAfterRemoval).toBe(0);
-    a.m.countDecrypted(a.m.removedAtMs! + 1);
+    a.m.countDecrypted(8, a.m.removedAtMs! + 1);
+    expect(a.m.stats.decryptedByKey.map((k) => k.keyId)).toEqual([7, 8]);
     expect(a.m.stats.packetsDecryptedAfterRemoval).toBe(1);
     await Promise.all([a.m.close(), b.m.close()]);
     expect(srv.calls).not.toContain('leave 31');

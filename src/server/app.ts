@@ -63,8 +63,8 @@ export function buildKeyServer(opts: KeyServerOptions): FastifyInstance {
   const secrets = opts.secrets ?? loadServerSecrets(opts.dataDir);
   const core = { store: opts.store, secrets, now: opts.now ?? Date.now };
   const multicast = { ...DEFAULT_SEGMENT_KEY_MULTICAST, ...opts.segmentKeyMulticast };
-  const segmentKeyBatcher = new SegmentKeyBatcher(core, multicast, opts.logger);
-  const sockets = new MulticastSockets(multicast, opts.logger);
+  const sockets = new MulticastSockets(multicast, opts.logger); // one socket per group for both
+  const segmentKeyBatcher = new SegmentKeyBatcher(core, multicast, opts.logger, sockets);
   const sessions = new SessionManager(core, sockets, opts.sessions ?? {}, opts.logger);
   const ctx: ServerContext = { ...core, segmentKeyBatcher, sessions };
   const base = { bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true };
@@ -87,7 +87,7 @@ export function buildKeyServer(opts: KeyServerOptions): FastifyInstance {
   });
   app.addHook('onClose', async () => {
     await sessions.close();
-    await Promise.all([segmentKeyBatcher.close(), sockets.close()]);
+    await segmentKeyBatcher.close(); // closes the shared sockets
   });
   // Sessions the log holds open belonged to a previous run: close them by the restart rule, then start the timers.
   app.addHook('onReady', async () => {

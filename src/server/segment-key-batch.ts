@@ -16,7 +16,6 @@
 // The window holds HTTP answers, never a store transaction. Anything failing while the window closes (the store, the
 // socket) falls back to unicast answers: a key is never lost to the batching.
 import { signKeyMessage } from '../keys/key-message-sign.js';
-import { MulticastOut } from '../net/multicast-out.js';
 import {
   KEY_ENTRY_HEADER_LENGTH_BYTES,
   KEY_MESSAGE_HEADER_LENGTH_BYTES,
@@ -25,16 +24,22 @@ import {
   type KeyEntry,
 } from '../packet/key-message.js';
 import type { ProgrammeId, SegmentIndex } from '../ids.js';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import type { ServerSecrets } from '../store/data-dir.js';
 import type { Store } from '../store/types.js';
+import { MulticastSockets } from './multicast-sockets.js';
 
 /** Every datagram stays under 1200 bytes: below any path MTU in use, with room for IP and UDP headers. */
 export const MAX_DATAGRAM_BYTES = 1199;
 const MESSAGE_OVERHEAD_BYTES =
   KEY_MESSAGE_HEADER_LENGTH_BYTES + SEGMENT_KEY_BODY_LENGTH_BYTES + KEY_MESSAGE_SIGNATURE_LENGTH_BYTES;
-/** When each message is sent, in ms after the window closes: a lost datagram costs nothing. */
-const REPEAT_AT_MS = [0, 100, 300] as const;
+/**
+ * The most clients one batch gathers (16 messages of 15): a full batch closes at once, so a burst of requests is
+ * answered in steps rather than all waiting for one stretched window, and one answer never floods the key port.
+ */
+export const MAX_BATCH_CLIENTS = 240;
+/** The longest collection window allowed: well below a receiver's 3 s per-request timeout. */
+export const MAX_WINDOW_MS = 1000;
 
 export interface SegmentKeyMulticastOptions {
   /** How long the key server gathers requests for one segment key before answering them. 0: always unicast. */
@@ -87,15 +92,19 @@ export function chunkEntries(entries: readonly KeyEntry[]): KeyEntry[][] {
 
 export class SegmentKeyBatcher {
   readonly #batches = new Map<string, Batch>();
-  readonly #sockets = new Map<string, Promise<MulticastOut>>();
   readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #sockets: MulticastSockets;
   #closed = false;
 
+  /** `sockets`: shared with the sessions' rekey multicast (src/server/multicast-sockets.ts); own ones otherwise. */
   constructor(
     readonly ctx: { readonly store: Store; readonly secrets: ServerSecrets; readonly now: () => number },
     readonly opts: SegmentKeyMulticastOptions,
     readonly log: Logger | undefined,
-  ) {}
+    sockets?: MulticastSockets,
+  ) {
+    this.#sockets = sockets ?? new MulticastSockets(opts, log);
+  }
 
   /**
    * Adds a client's copy (the PSK wrapped under its key, as logged) to the batch of (programme, segment, epoch);
@@ -115,12 +124,19 @@ export class SegmentKeyBatcher {
       const b: Batch = { programmeId, segment, epoch, waiters: [] };
       this.#batches.set(id, (batch = b));
       this.#later(this.opts.windowMs, () => {
+        if (this.#batches.get(id) !== b) return; // closed early, full
         this.#batches.delete(id);
         void this.#close(b);
       });
     }
-    const waiters = batch.waiters;
-    return new Promise((resolve) => waiters.push({ clientId, wrapped, resolve }));
+    const b = batch;
+    return new Promise((resolve) => {
+      b.waiters.push({ clientId, wrapped, resolve });
+      if (b.waiters.length >= MAX_BATCH_CLIENTS && this.#batches.get(id) === b) {
+        this.#batches.delete(id); // full: the next request opens a new batch
+        setImmediate(() => void this.#close(b));
+      }
+    });
   }
 
   /** Answers every open batch by unicast, drops the repeats not sent yet, closes the sockets once sent. */
@@ -130,8 +146,7 @@ export class SegmentKeyBatcher {
     this.#timers.clear();
     for (const b of this.#batches.values()) for (const w of b.waiters) w.resolve({ delivery: 'unicast' });
     this.#batches.clear();
-    const sockets = await Promise.allSettled(this.#sockets.values());
-    await Promise.all(sockets.map((s) => (s.status === 'fulfilled' ? s.value.close() : Promise.resolve())));
+    await this.#sockets.close();
   }
 
   #later(ms: number, fn: () => void): void {
@@ -184,14 +199,11 @@ export class SegmentKeyBatcher {
         }
         return { programme: p, messages: out };
       });
-      const socket = await this.#socket(programme.group);
-      for (const at of REPEAT_AT_MS) {
-        const send = () => {
-          for (const m of messages) socket.send(m.bytes, programme.keyPort);
-        };
-        if (at === 0) send();
-        else this.#later(at, send);
-      }
+      await this.#sockets.sendRepeated(
+        programme.group,
+        programme.keyPort,
+        messages.map((m) => m.bytes),
+      );
       const seqOf = new Map<number, number>();
       for (const m of messages) for (const c of m.clients) seqOf.set(c, m.seq);
       for (const w of b.waiters) w.resolve({ delivery: 'multicast', messageSeq: seqOf.get(w.clientId)! });
@@ -213,26 +225,5 @@ export class SegmentKeyBatcher {
       );
       for (const w of b.waiters) w.resolve({ delivery: 'unicast' });
     }
-  }
-
-  #socket(group: string): Promise<MulticastOut> {
-    let s = this.#sockets.get(group);
-    if (s === undefined) {
-      const out = new MulticastOut(
-        group,
-        this.opts.interfaceAddress,
-        this.opts.ttl,
-        this.log ?? pino({ enabled: false }),
-      );
-      s = out.open().then(
-        () => out,
-        (err: unknown) => {
-          this.#sockets.delete(group); // the next batch tries again
-          throw err;
-        },
-      );
-      this.#sockets.set(group, s);
-    }
-    return s;
   }
 }

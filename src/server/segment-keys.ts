@@ -67,6 +67,17 @@ export async function storedAnswer<Body>(
   return { ok: true, body: JSON.parse(previous.response!) as Body };
 }
 
+const FROM_LOG = Symbol('answered from the log');
+
+/** Marks an answer replayed from the log (a retry): it goes out by unicast only, never multicast again. */
+function answeredFromLog(body: SegmentKeyResponseBody): SegmentKeyResponseBody {
+  return Object.assign({ ...body }, { [FROM_LOG]: true });
+}
+
+export function isAnsweredFromLog(body: SegmentKeyResponseBody): boolean {
+  return (body as { [FROM_LOG]?: boolean })[FROM_LOG] === true;
+}
+
 /** The longest a `not_yet` answer tells a client to wait, and the wait before the sender has started. */
 const NOT_YET_MAX_WAIT_MS = 60_000;
 const NOT_YET_UNSTARTED_WAIT_MS = 1000;
@@ -147,7 +158,7 @@ export async function deliverSegmentKey(
     programmeId,
     segment,
   });
-  if (stored !== undefined) return stored;
+  if (stored !== undefined) return stored.ok ? { ok: true, body: answeredFromLog(stored.body) } : stored;
 
   const p = await tx.programmes.get(programmeId);
   if (p === undefined) return deny('unknown_programme', `no programme ${programmeId}`);

@@ -215,6 +215,15 @@ describe('a receiver that misses its multicast copy', () => {
     expect(rb).toMatchObject({ ok: false, code: 'on_the_air' });
     const again = await fa(0, 'miss-a'); // the receiver's next try: unicast, answered from the log
     expect(again.ok && again.key.length).toBe(32);
+    // Reposting the requestId asking for multicast again is answered from the log by unicast: nothing re-multicast.
+    await sleep(400); // the first message's repeats are over
+    const from = capture.packets.length;
+    const repost = orThrow(await a!.client.requestSegmentKeyByMulticast(system.programme.id, 0, 'miss-a'));
+    expect('segmentKey' in repost && Buffer.from(repost.segmentKey)).toEqual(
+      Buffer.from(again.ok ? again.key : []),
+    );
+    await sleep(200);
+    expect(captured(from)).toHaveLength(0);
     const log = await system.store.transact((tx) => tx.log.range(1, 100_000));
     const mine = log.filter((r) => r.clientId === a!.credentials.clientId && r.event === 'segment_key');
     expect(mine.map((r) => [r.outcome, r.requestId])).toEqual([['delivered', 'miss-a']]);

@@ -4,7 +4,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { runClientRequest } from '../authenticate.js';
 import { issueContentKey } from '../content-keys.js';
 import type { ServerContext } from '../context.js';
-import { deliverSegmentKey } from '../segment-keys.js';
+import { deliverSegmentKey, isAnsweredFromLog } from '../segment-keys.js';
 import { deliverServiceKey, purchaseSubscription } from '../service-keys.js';
 import { asProgrammeId, asSegmentIndex } from '../../ids.js';
 import { REQUEST_HEADER_CLIENT } from '../../keys/request-auth.js';
@@ -22,8 +22,10 @@ export const keyRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = (app, { ctx
     );
     // Logged and committed: now the answer may wait for the collection window (claims 7, 8, 30-32).
     const clientId = Number(req.headers[REQUEST_HEADER_CLIENT]); // authenticated by now
-    if ((req.body as { delivery?: unknown }).delivery !== 'multicast' || ctx.segmentKeyBatcher === undefined)
-      return { ...answer, delivery: 'unicast' };
+    // A retry answered from the log goes by unicast: reposting a requestId must not re-multicast (amplification).
+    const multicast =
+      (req.body as { delivery?: unknown }).delivery === 'multicast' && !isAnsweredFromLog(answer);
+    if (!multicast || ctx.segmentKeyBatcher === undefined) return { ...answer, delivery: 'unicast' };
     const batched = await ctx.segmentKeyBatcher.join(
       asProgrammeId(answer.programmeId),
       asSegmentIndex(answer.segment),

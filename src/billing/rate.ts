@@ -47,7 +47,7 @@ type RateableRecord = Pick<
   LogRecord,
   'clientId' | 'event' | 'outcome' | 'basis' | 'serviceId' | 'programmeId' | 'segment' | 'period'
 > &
-  Partial<Pick<LogRecord, 'timeMs' | 'detail'>>;
+  Partial<Pick<LogRecord, 'seq' | 'timeMs' | 'detail'>>;
 
 const MINUTE_MS = 60_000;
 
@@ -100,23 +100,34 @@ export function rateLog(records: readonly RateableRecord[], plan: RatePlan): Inv
     e.sessions += 1;
   };
 
-  for (const r of records) {
-    if (r.timeMs !== undefined) lastTimeMs = Math.max(lastTimeMs, r.timeMs);
-    if (r.outcome !== 'delivered' || r.clientId === null) continue;
-    if ((r.event === 'join' || r.event === 'billing_stop') && r.programmeId !== null) {
-      const k = `${r.clientId}/${r.programmeId}`;
-      const startedAt = open.get(k);
-      if (r.event === 'join') {
-        // A join while a session is open (not written by keycast: a rejoin logs a stop first) closes the old one.
-        if (startedAt !== undefined)
-          addSession(r.clientId, r.programmeId, (r.timeMs ?? startedAt) - startedAt);
-        open.set(k, r.timeMs ?? 0);
-      } else if (startedAt !== undefined) {
-        addSession(r.clientId, r.programmeId, billedMsOf(r.detail) ?? (r.timeMs ?? startedAt) - startedAt);
-        open.delete(k);
-      }
-      continue;
+  // Sessions pair each join with the next stop in log order (by seq), whatever order the records come in.
+  const sessionRecords = records
+    .filter(
+      (r) =>
+        (r.event === 'join' || r.event === 'billing_stop') &&
+        r.outcome === 'delivered' &&
+        r.clientId !== null &&
+        r.programmeId !== null,
+    )
+    .sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0));
+  for (const r of records) if (r.timeMs !== undefined) lastTimeMs = Math.max(lastTimeMs, r.timeMs);
+  for (const r of sessionRecords) {
+    const client = r.clientId!;
+    const programme = r.programmeId!;
+    const k = `${client}/${programme}`;
+    const startedAt = open.get(k);
+    if (r.event === 'join') {
+      // A join while a session is open (keycast logs a stop first on a rejoin) closes the old one.
+      if (startedAt !== undefined) addSession(client, programme, (r.timeMs ?? startedAt) - startedAt);
+      open.set(k, r.timeMs ?? 0);
+    } else if (startedAt !== undefined) {
+      addSession(client, programme, billedMsOf(r.detail) ?? (r.timeMs ?? startedAt) - startedAt);
+      open.delete(k);
     }
+  }
+
+  for (const r of records) {
+    if (r.outcome !== 'delivered' || r.clientId === null) continue;
     if (
       r.event === 'segment_key' &&
       r.basis === 'per_segment' &&

@@ -183,3 +183,77 @@ describe('rate plan', () => {
     expect(p.currency).toBe('EUR');
   });
 });
+
+describe('rateLog: sessions (docs/membership.md)', () => {
+  const sessionPlan = parseRatePlan({
+    version: 1,
+    currency: 'EUR',
+    subscriptions: [{ serviceId: 1, periodPrice: 1500 }],
+    segments: [{ programmeId: 1, price: 25 }],
+    sessions: [{ programmeId: 3, minutePrice: 4 }],
+  });
+  const ev = (client: number, event: LogRecord['event'], timeMs: number, detail: object | null = null) =>
+    r({
+      clientId: asClientId(client),
+      programmeId: asProgrammeId(3),
+      segment: null,
+      basis: null,
+      event,
+      timeMs,
+      detail: detail === null ? null : JSON.stringify(detail),
+    });
+  const sessionLog: LogRecord[] = [
+    seg(1, 1, 0),
+    ev(1, 'join', 1_000),
+    ev(1, 'leave', 62_000),
+    ev(1, 'billing_stop', 62_000, { by: 'leave', billedMs: 61_000 }), // 2 started minutes
+    ev(2, 'join', 5_000),
+    // evicted at 200 s, last keep-alive at 65 s: billed 60 s = 1 minute, not 4
+    ev(2, 'evict', 200_000, { by: 'keepalive', lastKeepAliveMs: 65_000 }),
+    ev(2, 'billing_stop', 200_000, { by: 'keepalive', billedMs: 60_000 }),
+    ev(1, 'join', 300_000), // a second session of client 1, 0 ms long: one started minute
+    ev(1, 'billing_stop', 300_000, { by: 'leave', billedMs: 0 }),
+    ev(3, 'join', 400_000), // still open: billed up to the log's last record (500 s): 100 s = 2 minutes
+    r({
+      clientId: asClientId(3),
+      event: 'segment_key',
+      outcome: 'denied',
+      code: 'not_entitled',
+      timeMs: 500_000,
+    }),
+    { ...ev(4, 'join', 450_000), outcome: 'denied' as const, code: 'not_session' }, // denied: nothing
+  ];
+
+  it('bills started minutes per session, beside segment lines; evicted to the last keep-alive', () => {
+    const inv = rateLog(sessionLog, sessionPlan);
+    expect(inv.lines.map((l) => [l.client, l.item, l.quantity, l.amount])).toEqual([
+      [1, 'segments programme=1', 1, 25],
+      [1, 'session programme=3', 3, 12],
+      [2, 'session programme=3', 1, 4],
+      [3, 'session programme=3', 2, 8],
+    ]);
+  });
+
+  it('does not depend on the order the records are given in', () => {
+    const first = rateLog(sessionLog, sessionPlan);
+    fc.assert(
+      fc.property(fc.shuffledSubarray(sessionLog, { minLength: sessionLog.length }), (shuffled) => {
+        expect(rateLog(shuffled, sessionPlan)).toEqual(first);
+      }),
+    );
+  });
+
+  it('refuses a session the plan does not price, and a programme priced twice', () => {
+    expect(() => rateLog(sessionLog, plan)).toThrow(BillingError);
+    expect(() =>
+      parseRatePlan({
+        version: 1,
+        currency: 'EUR',
+        sessions: [
+          { programmeId: 3, minutePrice: 1 },
+          { programmeId: 3, minutePrice: 2 },
+        ],
+      }),
+    ).toThrow(RatePlanError);
+  });
+});

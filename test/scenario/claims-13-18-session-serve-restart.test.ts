@@ -36,7 +36,7 @@ async function serve(d: string[], extra: string[]): Promise<{ url: string; stop:
     },
   );
   children.push(server);
-  const lines = createInterface({ input: server.stdout! })[Symbol.asyncIterator]();
+  const lines = createInterface({ input: server.stdout })[Symbol.asyncIterator]();
   const first = json(String((await lines.next()).value));
   expect(first).toMatchObject({ event: 'listening' });
   return {

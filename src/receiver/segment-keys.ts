@@ -40,9 +40,9 @@ export interface SegmentKeyEvents {
 export const BACKOFF_START_MS = 100;
 export const BACKOFF_MAX_MS = 5000;
 /** Tries that end in a retryable error (503, timeout, network error) before a round gives up. */
-export const MAX_ERROR_TRIES = 6;
+export const MAX_ERROR_TRIES = 8;
 /** After a round gave up on retryable errors, a later need starts a new round after this pause. */
-export const COOLDOWN_MS = 5000;
+export const COOLDOWN_MS = 2000;
 /** not_yet: the wait is retryAfterMs + uniform [0, min(NOT_YET_JITTER_MAX_MS, 50 + retryAfterMs/10)). */
 export const NOT_YET_JITTER_MAX_MS = 1000;
 /** not_yet without a retryAfterMs (a fetcher that drops it): wait this long. */
@@ -181,7 +181,10 @@ export class SegmentKeys {
           retryAtMs: r.retryable ? Date.now() + COOLDOWN_MS : Infinity,
         });
         if (!r.retryable) this.#requestIds.delete(segment);
-        this.log.warn({ segment, code: r.code, attempt, requestId }, 'segment key refused');
+        this.log.warn(
+          { segment, code: r.code, attempt, requestId },
+          r.retryable ? 'segment key not obtained; pausing before the next round' : 'segment key refused',
+        );
         this.events.onRefusal(segment, r.code);
         return;
       }

@@ -3,6 +3,7 @@ import { Option, type Command } from 'commander';
 import { sha256Hex } from '../crypto/mac.js';
 import { readCredentialsFile } from '../keys/credentials.js';
 import { buildKeyServer, DEFAULT_HOST, DEFAULT_PORT } from '../server/app.js';
+import { checkMulticastInterface } from '../net/multicast-out.js';
 import { DEFAULT_SEGMENT_KEY_MULTICAST, MAX_WINDOW_MS } from '../server/segment-key-batch.js';
 import { KeyServerClient } from '../server/client.js';
 import { DEFAULT_KEEPALIVE_INTERVAL_MS } from '../server/sessions.js';
@@ -88,6 +89,7 @@ export function registerServeCommands(program: Command): void {
     )
     .action(
       action(async (o: ServeOptions) => {
+        await checkMulticastInterface(o.multicastInterface); // a typo fails now, not at the first multicast
         const store = openDataDirStore(o.data);
         const logger = createKeyServerLogger({ level: o.logLevel });
         const segmentKeyMulticast = {

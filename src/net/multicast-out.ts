@@ -2,6 +2,7 @@
 // host), and a close that waits until every datagram has left. The sender's media and key carousel and the key
 // server's addressed segment-key messages both go out through one of these.
 import dgram from 'node:dgram';
+import { isIPv4 } from 'node:net';
 import type { Logger } from 'pino';
 
 export class MulticastOut {
@@ -41,5 +42,29 @@ export class MulticastOut {
   async close(): Promise<void> {
     if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
     await new Promise<void>((resolve) => this.#socket.close(() => resolve()));
+  }
+}
+
+/**
+ * Checks, before anything is sent, that `address` is an IPv4 address of this host that a multicast socket can use as
+ * its interface; throws an error naming it otherwise (an operator's typo must fail at start, not at the first send).
+ */
+export async function checkMulticastInterface(address: string): Promise<void> {
+  if (!isIPv4(address)) throw new Error(`multicast interface ${address} is not an IPv4 address`);
+  const socket = dgram.createSocket({ type: 'udp4' });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(0, address, () => resolve());
+    });
+    socket.setMulticastInterface(address);
+  } catch (err) {
+    throw new Error(`multicast interface ${address} is not usable on this host: ${(err as Error).message}`);
+  } finally {
+    try {
+      socket.close();
+    } catch {
+      // already closed by the failed bind
+    }
   }
 }

@@ -175,4 +175,24 @@ describe('keycast operator commands', () => {
     expect((await stat(out)).mode & 0o777).toBe(0o600);
     expect(JSON.parse(await readFile(out, 'utf8'))).toMatchObject({ version: 1, programmeId: 1, keys: [] });
   });
+
+  it('serve refuses a multicast interface that is not an address of this host, before starting', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keycast-serve-'));
+    for (const [iface, words] of [
+      ['10.99.99.99', 'is not usable on this host'],
+      ['bogus', 'is not an IPv4 address'],
+    ] as const) {
+      const r = await keycast(
+        'serve',
+        '--data',
+        join(dir, 'data'),
+        '--port',
+        '0',
+        '--multicast-interface',
+        iface,
+      );
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`multicast interface ${iface} ${words}`);
+    }
+  });
 });

@@ -177,7 +177,9 @@ export class Receiver {
 
   async open(): Promise<void> {
     const p = this.#opts.programme;
-    if (!this.subscriber && this.session === undefined)
+    // A service key opens only programmes a subscription covers: no pointless (logged, refused) request otherwise.
+    const subscribable = p.pricing === 'subscription' || p.pricing === 'both';
+    if (!this.subscriber && this.session === undefined && subscribable)
       await this.#serviceKeys.want(p.serviceId, periodOf(this.#now()));
     await Promise.all([
       bindGroup(this.#media, p.group, p.port, this.#opts.interfaceAddress),

@@ -171,6 +171,7 @@ const programmeSchema = z.object({
   mkiLengthBytes: z.int().min(0).max(4),
   segmentLengthMs: z.int().min(1),
   cryptoPeriodMs: z.int().min(1),
+  pricing: z.enum(['subscription', 'per_segment', 'both', 'session']),
   latestSegment: u32.nullable(),
 });
 const segmentKeySchema = z.object({

@@ -12,6 +12,8 @@ export interface ProgrammeInfo {
   readonly mkiLengthBytes: number;
   readonly segmentLengthMs: number;
   readonly cryptoPeriodMs: number;
+  /** How it is sold: `subscription`, `per_segment`, `both` or `session` (src/store/types.ts ProgrammePricing). */
+  readonly pricing: 'subscription' | 'per_segment' | 'both' | 'session';
   /** The newest segment a sender has taken a content key for; null before the first. A restarted sender resumes after it. */
   readonly latestSegment: number | null;
 }

@@ -1,7 +1,7 @@
 // The receiver asks for a segment key only when it needs one (claim 2): once per segment, never per packet,
 // bounded backoff on errors, and no retry after a refusal.
 import { describe, expect, it } from 'vitest';
-import { SegmentKeys, type SegmentKeyResult } from '../../src/receiver/segment-keys.js';
+import { MAX_ERROR_TRIES, SegmentKeys, type SegmentKeyResult } from '../../src/receiver/segment-keys.js';
 import { quietLog } from '../helpers/system.js';
 
 function harness(
@@ -86,10 +86,10 @@ describe('SegmentKeys', () => {
     });
     h.sk.want(2);
     await h.next();
-    expect(h.calls.length).toBe(6);
+    expect(h.calls.length).toBe(MAX_ERROR_TRIES);
     expect(h.refusals).toEqual([[2, 'unreachable']]);
     // Within the cool-down a new need asks nothing; the next round comes later (the server may be back).
     h.sk.want(2);
-    expect(h.calls.length).toBe(6);
+    expect(h.calls.length).toBe(MAX_ERROR_TRIES);
   }, 20_000);
 });

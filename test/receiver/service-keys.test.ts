@@ -27,6 +27,7 @@ const programme: ProgrammeInfo = {
   mkiLengthBytes: 4,
   segmentLengthMs: 2000,
   cryptoPeriodMs: 1000,
+  pricing: 'both',
   latestSegment: null,
 };
 

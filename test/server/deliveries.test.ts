@@ -139,6 +139,7 @@ describe('segment keys', () => {
       mkiLengthBytes: 4,
       segmentLengthMs: 300000,
       cryptoPeriodMs: 10000,
+      pricing: 'both',
       latestSegment: LATEST,
     });
     expect((await f.app.inject({ method: 'GET', url: '/v1/health' })).json()).toEqual({ status: 'ok' });

@@ -26,6 +26,7 @@ export const programmeRoutes: FastifyPluginAsync<{ ctx: ServerContext }> = (app,
           mkiLengthBytes: p.mkiLengthBytes,
           segmentLengthMs: p.segmentLengthMs,
           cryptoPeriodMs: p.cryptoPeriodMs,
+          pricing: p.pricing,
           latestSegment: latestSegment ?? null,
         },
       };

@@ -14,7 +14,7 @@ describe('segment keys multicast under the service key', () => {
   });
   afterAll(async () => system.close());
 
-  it('claim 9: a subscriber decrypts the programme end to end with zero segment-key requests', async () => {
+  it('claims 9, 10, 11: a subscriber that bought through the API (service key under its client key) decrypts it all with zero segment-key requests', async () => {
     const period = periodOf(Date.now());
     const sender = await system.enrol('encoder', 'sender');
     const subscriber = await system.enrol('subscriber', 'receiver');

@@ -9,7 +9,7 @@ import { enrolClient, grantSegments, periodOf, type ServerSecrets, type Store } 
 import { spawnKeycast, type Child } from './child.js';
 import { tail } from './demo-util.js';
 
-export type Entitlement = 'subscription' | 'per_segment' | 'none';
+export type Entitlement = 'subscription' | 'per_segment' | 'none' | 'session';
 
 export interface ReceiverSpec {
   readonly name: string;

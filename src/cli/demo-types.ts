@@ -17,6 +17,8 @@ export interface DemoOptions {
   readonly keep: boolean;
   readonly cryptoPeriodMs: number;
   readonly segmentLengthMs: number;
+  /** The key server's session rekey mode (`keycast serve --rekey`). */
+  readonly rekey: 'flat' | 'lkh' | 'batch';
   readonly status: (line: string) => void;
 }
 
@@ -58,6 +60,22 @@ export interface DemoReceiver {
   /** Segment keys it took from a multicast message addressed to named clients, under its own client key. */
   readonly segmentKeysAddressed: number;
   readonly refusals: readonly { segment: number; code: string }[];
+  /** Session members (the second programme): when it left or was removed (Unix ms, the key server's), else null. */
+  readonly leftAt: number | null;
+  /** What removed it: its leave message, keep-alive expiry, a missing ack; null if it stayed to the end. */
+  readonly removedBy: 'leave' | 'keepalive' | 'ack' | null;
+  /**
+   * Packets it decrypted under content keys whose key message was issued after the key server removed it (its
+   * leave or evict record in the log), measured while it kept listening and trying: must be 0. Null for receivers
+   * that were never session members.
+   */
+  readonly packetsDecryptedAfterRemoval: number | null;
+  /** Session seconds the bill rates (join to billing stop); null for receivers that were never session members. */
+  readonly billedSeconds: number | null;
+  /** Session members: the group epoch it reached, acks and keep-alives it sent. */
+  readonly groupEpoch: number | null;
+  readonly acks: number | null;
+  readonly keepAlives: number | null;
 }
 
 export interface DemoSummary {
@@ -75,6 +93,18 @@ export interface DemoSummary {
     segmentRanges: readonly SegmentRange[];
   };
   readonly keysRotated: number;
+  /** The second programme, sold per minute of session membership, and its members (also in `receivers`). */
+  readonly session: {
+    readonly programmeId: number;
+    readonly mode: 'flat' | 'lkh' | 'batch';
+    readonly keepAliveIntervalMs: number;
+    readonly memberExpiryMs: number;
+    readonly packetsSent: number;
+    readonly keysRotated: number;
+    /** group_rekey records in the log for the programme. */
+    readonly groupRekeys: number;
+    readonly silentSuspendedForMs: number | null;
+  };
   readonly receivers: readonly DemoReceiver[];
   readonly log: { records: number; chainIntact: boolean };
   readonly billing: Invoice & { readonly plan: RatePlan };

@@ -19,12 +19,26 @@ import {
   loadServerSecrets,
   openDataDirStore,
   verifyLog,
+  type LogRecord,
 } from '../store/index.js';
 import { spawnKeycast, stopChild, type Child, type ChildEvent } from './child.js';
 import { enrol, RECEIVERS, segmentsEntitled, setUpCast, type CastMember } from './demo-cast.js';
 import { demoChecks } from './demo-checks.js';
 import { expectedOutput, matchesExpected } from './demo-expect.js';
 import type { DemoOptions, DemoReceiver, DemoSummary } from './demo-types.js';
+import {
+  billedSeconds,
+  decryptedAfter,
+  removalRecord,
+  serveSessionArgs,
+  SESSION_MEMBERS,
+  sessionChecks,
+  sessionTiming,
+  setUpSessionCast,
+  suspendUntilEvicted,
+  type SessionCastMember,
+  type SessionStatsFile,
+} from './demo-session.js';
 import { readBytesOrEmpty, readLog, statusLegend, statusLine, tail } from './demo-util.js';
 
 export type * from './demo-types.js';
@@ -71,11 +85,37 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
     opts.status(
       `programme ${programme.id} on ${group}:${port} (keys on :${programme.keyPort}), data in ${data}`,
     );
+    // The second programme, sold per minute of session membership, on its own group, with its own sender.
+    let sessionGroup = group;
+    while (sessionGroup === group)
+      sessionGroup = `239.255.${1 + Math.floor(Math.random() * 254)}.${1 + Math.floor(Math.random() * 254)}`;
+    const sessionProgramme = await createProgramme(store, {
+      serviceId: service.id,
+      name: 'demo-session',
+      group: sessionGroup,
+      port: port + 4,
+      segmentLengthMs: opts.segmentLengthMs,
+      cryptoPeriodMs: opts.cryptoPeriodMs,
+      pricing: 'session',
+    });
+    const timing = sessionTiming(opts.speed, inputBytes, packetsEstimate);
+    opts.status(
+      `programme ${sessionProgramme.id} (per minute, session) on ${sessionGroup}:${port + 4}; rekey ${opts.rekey}, keep-alive every ${timing.keepAliveIntervalMs} ms, expiry ${timing.memberExpiryMs} ms`,
+    );
 
     const server = spawnKeycast(
       'key-server',
       // A window wide enough that receivers asking at the same moment share one multicast message even on a busy host.
-      ['serve', '--data', data, '--port', '0', '--collect-window-ms', '200'],
+      [
+        'serve',
+        '--data',
+        data,
+        '--port',
+        '0',
+        '--collect-window-ms',
+        '200',
+        ...serveSessionArgs(opts.rekey, timing),
+      ],
       join(dir, 'key-server.log'),
     );
     children.push(server);
@@ -93,15 +133,19 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
     };
     const sender = await enrol(ctx, 'sender', 'sender');
     const cast = await setUpCast(ctx);
+    const sessionCast = await setUpSessionCast({ ...ctx, programmeId: sessionProgramme.id }, timing);
+    const everyone = [...RECEIVERS, ...SESSION_MEMBERS];
 
     const progress = new Map<string, ChildEvent>();
     let onSenderProgress: (e: ChildEvent) => void = () => undefined;
+    let onSessionSenderProgress: (e: ChildEvent) => void = () => undefined;
     const track = (name: string) => (e: ChildEvent) => {
       if (e.event !== 'progress') return;
       progress.set(name, e);
       if (name === 'sender') onSenderProgress(e);
+      if (name === 'session-sender') onSessionSenderProgress(e);
     };
-    const startReceiver = (r: CastMember): Child => {
+    const startReceiver = (r: CastMember | SessionCastMember, programmeId: number = programme.id): Child => {
       const child = spawnKeycast(
         r.spec.name,
         [
@@ -109,7 +153,7 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
           '--credentials',
           r.client.path,
           '--programme',
-          String(programme.id),
+          String(programmeId),
           '--output',
           r.output,
           '--stats-file',
@@ -126,11 +170,28 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
     const early = cast.filter((r) => r.spec.late !== true);
     const late = cast.filter((r) => r.spec.late === true);
     const receiverChildren = new Map(early.map((r) => [r.spec.name, startReceiver(r)]));
+    for (const m of sessionCast.members)
+      receiverChildren.set(m.spec.name, startReceiver(m, sessionProgramme.id));
     await Promise.all([...receiverChildren.values()].map((c) => c.waitFor('ready')));
     opts.status(
-      `${early.length} receivers joined ${group}; ${late.map((r) => r.spec.name).join(', ')} joins once the RTP sequence number has wrapped (after ${wrapAfterPackets} packets)`,
+      `${early.length} receivers joined ${group}; ${late.map((r) => r.spec.name).join(', ')} joins once the RTP sequence number has wrapped (after ${wrapAfterPackets} packets); ${sessionCast.members.length} session members joined programme ${sessionProgramme.id}'s session (${sessionCast.members.find((m) => m.spec.role === 'leave')?.spec.name} leaves ${timing.leaveAfterMs} ms after its first decrypted packet)`,
     );
-    opts.status(statusLegend(RECEIVERS));
+    opts.status(statusLegend(everyone));
+
+    // The silent session member is suspended once the session sender is 10% in, resumed after its eviction.
+    const silentMember = sessionCast.members.find((m) => m.spec.role === 'silent')!;
+    let suspension: ReturnType<typeof suspendUntilEvicted> | undefined;
+    onSessionSenderProgress = (e) => {
+      if (suspension !== undefined || typeof e.packetsSent !== 'number') return;
+      if (e.packetsSent < timing.suspendAtPackets) return;
+      suspension = suspendUntilEvicted(
+        receiverChildren.get(silentMember.spec.name)!,
+        silentMember.client.id,
+        store,
+        timing,
+        opts.status,
+      );
+    };
 
     // The sender reports progress every 50 packets: the first report at or past the wrap releases the late joiners.
     const senderPastWrap = new Promise<number>((resolve) => {
@@ -158,7 +219,25 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
       track('sender'),
     );
     children.push(senderChild);
-    const ticker = setInterval(() => opts.status(statusLine(progress, RECEIVERS)), 1000);
+    const sessionSenderChild = spawnKeycast(
+      'session-sender',
+      [
+        'send',
+        '--credentials',
+        sessionCast.sender.path,
+        '--programme',
+        String(sessionProgramme.id),
+        '--input',
+        opts.input,
+        '--speed',
+        String(opts.speed),
+        '--progress',
+      ],
+      join(dir, 'session-sender.log'),
+      track('session-sender'),
+    );
+    children.push(sessionSenderChild);
+    const ticker = setInterval(() => opts.status(statusLine(progress, everyone)), 1000);
 
     const joinedAfter = new Map<string, number>();
     const lateJoin = (async () => {
@@ -178,15 +257,26 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
     })();
     lateJoin.catch(() => undefined);
 
-    const senderExit = await senderChild.exited;
+    const [senderExit, sessionSenderExit] = await Promise.all([
+      senderChild.exited,
+      sessionSenderChild.exited,
+    ]);
     clearInterval(ticker);
+    suspension?.resume();
+    const suspended = await suspension?.done;
     if (senderExit !== 0)
       throw new Error(
         `sender exited with ${senderExit}; the end of its log:\n${await tail(join(dir, 'sender.log'), 10)}`,
       );
+    if (sessionSenderExit !== 0)
+      throw new Error(
+        `session sender exited with ${sessionSenderExit}; the end of its log:\n${await tail(join(dir, 'session-sender.log'), 10)}`,
+      );
     await lateJoin;
     const sent: Partial<Record<string, unknown>> = senderChild.last.get('done') ?? {};
     const ranges = (sent.segmentRanges ?? []) as SegmentRange[];
+    const sessionSent: Partial<Record<string, unknown>> = sessionSenderChild.last.get('done') ?? {};
+    const sessionRanges = (sessionSent.segmentRanges ?? []) as SegmentRange[];
 
     // Let the last datagrams land, then ask the receivers to finish and write their stats.
     await new Promise((r) => setTimeout(r, 500));
@@ -202,26 +292,60 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
     }
 
     const records = await readLog(store);
+    const sessionResults: DemoReceiver[] = [];
+    const sessionStats = new Map<string, SessionStatsFile>();
+    for (const m of sessionCast.members) {
+      const r = await sessionMemberResult(m, inputBytes, sessionRanges, records, sessionProgramme.id);
+      sessionResults.push(r.result);
+      sessionStats.set(m.spec.name, r.stats);
+    }
+    // The attacker check saw something: the stayers decrypted packets under keys issued after both removals.
+    const removals = sessionResults
+      .filter((r) => r.removedBy !== null)
+      .map((r) => removalRecord(records, r.clientId, sessionProgramme.id)?.timeMs ?? Infinity);
+    const lastRemoval = Math.max(...removals);
+    const stayerPacketsAfterRemovals = Math.min(
+      ...SESSION_MEMBERS.filter((m) => m.role === 'stay').map((m) =>
+        decryptedAfter(sessionStats.get(m.name)?.decryptedByKey ?? [], lastRemoval),
+      ),
+    );
+    const groupRekeys = records.filter(
+      (r) => r.event === 'group_rekey' && r.programmeId === sessionProgramme.id,
+    ).length;
+    results.push(...sessionResults);
+
     const chain = await verifyLog(store);
     const plan: RatePlan = {
       version: 1,
       currency: 'EUR',
       subscriptions: [{ serviceId: service.id, periodPrice: 1500 }],
       segments: [{ programmeId: programme.id, price: 25 }],
+      sessions: [{ programmeId: sessionProgramme.id, minutePrice: 5 }],
       defaultSegmentPrice: 30,
     };
     const invoice = rateLog(records, plan);
     const keysRotated = Number(sent.keysRotated ?? 0);
-    const checks = demoChecks({
-      receivers: results,
-      ranges,
-      segments,
-      keysRotated,
-      inputBytes: inputBytes.length,
-      wrapAfterPackets,
-      chainIntact: chain.ok,
-      invoice,
-    });
+    const checks = [
+      ...demoChecks({
+        receivers: results.filter((r) => r.entitlement !== 'session'),
+        ranges,
+        segments,
+        keysRotated,
+        inputBytes: inputBytes.length,
+        wrapAfterPackets,
+        chainIntact: chain.ok,
+        invoice,
+      }),
+      ...sessionChecks({
+        mode: opts.rekey,
+        receivers: sessionResults,
+        inputBytes: inputBytes.length,
+        groupRekeys,
+        stayerPacketsAfterRemovals,
+        silentEvicted: suspended?.evicted === true,
+        invoice,
+      }),
+    ];
     return {
       ok: checks.every((c) => c.ok),
       checks,
@@ -235,6 +359,17 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
         segmentRanges: ranges,
       },
       keysRotated,
+      session: {
+        programmeId: sessionProgramme.id,
+        mode: opts.rekey,
+        keepAliveIntervalMs: timing.keepAliveIntervalMs,
+        memberExpiryMs: timing.memberExpiryMs,
+        packetsSent: Number(sessionSent.packetsSent ?? 0),
+        keysRotated: Number(sessionSent.keysRotated ?? 0),
+        groupRekeys,
+        silentSuspendedForMs:
+          suspended === undefined ? null : suspended.resumedAtMs - suspended.suspendedAtMs,
+      },
       receivers: results,
       log: { records: records.length, chainIntact: chain.ok },
       billing: { ...invoice, plan },
@@ -287,7 +422,85 @@ async function receiverResult(
     segmentKeysFromMulticast: s.segmentKeysFromMulticast,
     segmentKeysAddressed: s.segmentKeysAddressed ?? 0,
     refusals: s.refusals,
+    leftAt: null,
+    removedBy: null,
+    packetsDecryptedAfterRemoval: null,
+    billedSeconds: null,
+    groupEpoch: null,
+    acks: null,
+    keepAlives: null,
   };
+}
+
+/**
+ * A session member's result: its output against the input (the whole input for a stayer; a prefix for the others),
+ * its removal as the key server logged it, and the packets it decrypted under keys issued after that.
+ */
+async function sessionMemberResult(
+  m: SessionCastMember,
+  input: Uint8Array,
+  ranges: readonly SegmentRange[],
+  records: readonly LogRecord[],
+  programmeId: number,
+): Promise<{ result: DemoReceiver; stats: SessionStatsFile }> {
+  const stats = JSON.parse(await readFile(m.stats, 'utf8')) as Partial<SessionStatsFile>;
+  if (stats.packetsReceived === undefined || stats.decryptedByKey === undefined)
+    throw new Error(`${m.spec.name} wrote no session stats to ${m.stats}: did it stop cleanly?`);
+  const s = stats as SessionStatsFile;
+  const output = await readBytesOrEmpty(m.output);
+  const all = ranges.map((r) => r.segment);
+  const first = s.firstDecryptedIndex ?? null;
+  const full = expectedOutput(ranges, all, first ?? undefined);
+  // A member that left (or was removed) stops partway: its output must be the expected bytes up to where it stopped.
+  const from = full.slices[0]?.start;
+  const expected =
+    m.spec.role === 'stay' || from === undefined
+      ? full
+      : {
+          slices: [{ start: from, end: Math.min(input.length, from + output.length) }],
+          bytes: output.length,
+        };
+  const removal = removalRecord(records, m.client.id, programmeId);
+  const removedAt = s.removedBy === null ? undefined : (removal?.timeMs ?? s.leftAt);
+  const afterRemoval =
+    removedAt === undefined
+      ? 0
+      : Math.max(s.packetsDecryptedAfterRemoval, decryptedAfter(s.decryptedByKey, removedAt));
+  const result: DemoReceiver = {
+    name: m.spec.name,
+    clientId: m.client.id,
+    entitled: true,
+    entitlement: 'session',
+    segmentsEntitled: all,
+    identical: matchesExpected(input, output, expected),
+    expected: {
+      fromByte: expected.slices[0]?.start ?? null,
+      toByte: expected.slices.at(-1)?.end ?? null,
+      bytes: expected.bytes,
+    },
+    outputSha256: sha256Hex(output),
+    outputBytes: output.length,
+    firstDecryptedIndex: first,
+    firstDecryptedRoc: first === null ? null : Math.floor(first / 0x10000),
+    joinedAfterSenderPackets: null,
+    packetsReceived: s.packetsReceived,
+    packetsDecrypted: s.packetsDecrypted,
+    packetsRejected: s.packetsRejected,
+    rejectedByReason: s.rejectedByReason,
+    segmentKeyRequests: 0,
+    keyRequests: 0,
+    segmentKeysFromMulticast: 0,
+    segmentKeysAddressed: 0,
+    refusals: [],
+    leftAt: s.removedBy === null ? null : (removedAt ?? null),
+    removedBy: s.removedBy,
+    packetsDecryptedAfterRemoval: afterRemoval,
+    billedSeconds: billedSeconds(records, m.client.id, programmeId),
+    groupEpoch: s.groupEpoch ?? null,
+    acks: s.acks,
+    keepAlives: s.keepAlives,
+  };
+  return { result, stats: s };
 }
 
 interface ReceiverStatsFile {

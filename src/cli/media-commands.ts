@@ -174,9 +174,10 @@ export function registerMediaCommands(program: Command): void {
       'after leaving or being removed, keep receiving and trying to decrypt as an attacker would (counts packetsDecryptedAfterRemoval)',
     )
     .addOption(
-      new Option('--leave-after <duration>', 'send the leave message this long after joining').argParser(
-        durationMs,
-      ),
+      new Option(
+        '--leave-after <duration>',
+        'send the leave message after watching this long (from the first decrypted packet)',
+      ).argParser(durationMs),
     )
     .action(async (o: ReceiveOptions) => {
       const log = cliLogger('keycast-receiver');
@@ -230,16 +231,23 @@ export function registerMediaCommands(program: Command): void {
       await receiver.open();
       emit('ready', { group: programme.group, port: programme.port, keyPort: programme.keyPort });
       const ticker = o.progress ? setInterval(() => emit('progress', stats()), 500) : undefined;
-      // --leave-after: the leave message mid-programme; then stop, or keep listening as an attacker would.
+      // --leave-after: the leave message mid-programme, counted from the first decrypted packet (a viewer who
+      // watched that long); then stop, or keep listening as an attacker would.
       const left = new Promise<'left'>((resolve) => {
         const session = receiver.session;
-        if (o.leaveAfter === undefined || session === undefined) return;
-        setTimeout(() => {
-          void session.leave().then(() => {
-            emit('left', { leftAt: session.stats.leftAt, removedBy: session.stats.removedBy });
-            if (o.keepListeningAfterRemoval !== true) resolve('left');
-          });
-        }, o.leaveAfter).unref();
+        const leaveAfter = o.leaveAfter;
+        if (leaveAfter === undefined || session === undefined) return;
+        const watching = setInterval(() => {
+          if (receiver.stats.packetsDecrypted === 0) return;
+          clearInterval(watching);
+          setTimeout(() => {
+            void session.leave().then(() => {
+              emit('left', { leftAt: session.stats.leftAt, removedBy: session.stats.removedBy });
+              if (o.keepListeningAfterRemoval !== true) resolve('left');
+            });
+          }, leaveAfter).unref();
+        }, 20);
+        watching.unref();
       });
       const ended = await Promise.race([stop.promise, failed, left]);
       clearInterval(ticker);
@@ -261,6 +269,11 @@ export function registerMediaCommands(program: Command): void {
     .addOption(duration('--segment-length <duration>', 'programme segment length', 8000))
     .option('--json', 'print the summary as JSON on stdout')
     .option('--keep', 'keep the data directory, logs and outputs')
+    .addOption(
+      new Option('--rekey <mode>', "the key server's session rekey mode for the per-minute programme")
+        .choices(['flat', 'lkh', 'batch'])
+        .default('lkh'),
+    )
     .action(async (o: DemoCliOptions) => {
       const summary = await runDemo({
         input: o.input,
@@ -269,6 +282,7 @@ export function registerMediaCommands(program: Command): void {
         keep: Boolean(o.keep),
         cryptoPeriodMs: o.cryptoPeriod,
         segmentLengthMs: o.segmentLength,
+        rekey: o.rekey,
         status: (line) => process.stderr.write(`${line}\n`),
       });
       if (o.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
@@ -317,6 +331,7 @@ interface DemoCliOptions {
   segmentLength: number;
   json?: boolean;
   keep?: boolean;
+  rekey: 'flat' | 'lkh' | 'batch';
 }
 
 /** A duration option (300s, 5m, 1500ms) whose default --help shows as a duration too. */
@@ -351,6 +366,17 @@ function printSummary(s: DemoSummary): void {
         : `${r.outputBytes} bytes, ${r.identical ? 'identical' : 'DIFFERENT'}`;
     out.push(
       `${r.name.padEnd(17)} ${r.entitlement.padEnd(12)} ${segs.padEnd(8)} ${String(r.packetsDecrypted).padStart(10)} ${String(r.packetsRejected).padStart(9)} ${String(r.keyRequests).padStart(8)}  ${String(r.firstDecryptedIndex ?? '-').padStart(11)}  ${output}`,
+    );
+  }
+  out.push(
+    '',
+    `session programme ${s.session.programmeId} (per minute; rekey ${s.session.mode}, keep-alive ${s.session.keepAliveIntervalMs} ms, expiry ${s.session.memberExpiryMs} ms): ${s.session.packetsSent} packets, ${s.session.groupRekeys} group rekeys`,
+    'session member    removed by  left at (ms into it)  epoch  acks  keep-alives  decrypted after removal  billed s',
+  );
+  const t0 = Math.min(...s.receivers.flatMap((r) => (r.leftAt === null ? [] : [r.leftAt])));
+  for (const r of s.receivers.filter((x) => x.entitlement === 'session')) {
+    out.push(
+      `${r.name.padEnd(17)} ${String(r.removedBy ?? '-').padEnd(11)} ${String(r.leftAt === null ? '-' : `+${r.leftAt - t0}`).padStart(20)}  ${String(r.groupEpoch ?? '-').padStart(5)} ${String(r.acks ?? '-').padStart(5)} ${String(r.keepAlives ?? '-').padStart(12)} ${String(r.packetsDecryptedAfterRemoval ?? '-').padStart(24)} ${String(r.billedSeconds ?? '-').padStart(9)}`,
     );
   }
   out.push(

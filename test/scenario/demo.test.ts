@@ -24,11 +24,9 @@ describe('keycast demo', () => {
     expect(existsSync(fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url)))).toBe(true);
   });
 
-  it('sends the sample encrypted; each receiver gets exactly the part it is entitled to, byte for byte; the bill follows the log', async () => {
-    const r = await run(['demo', '--json', '--speed', '6']);
-    expect(r.code, r.stderr).toBe(0);
-    const s = JSON.parse(r.stdout) as DemoSummary;
-    expect(s.ok).toBe(true);
+  it('sends the sample encrypted; each receiver gets exactly the part it is entitled to, byte for byte; the bill follows the log (rekey lkh)', async () => {
+    const s = await demo('lkh');
+    expectSession(s, 'lkh');
     expect(s.checks.every((c) => c.ok)).toBe(true);
     expect(s.keysRotated).toBeGreaterThanOrEqual(10);
 
@@ -56,7 +54,13 @@ describe('keycast demo', () => {
       'segment-0-only',
       'late-joiner',
       'no-entitlement',
+      ...SESSION_MEMBERS,
     ]);
+    for (const x of s.receivers.filter((r) => r.entitlement !== 'session')) {
+      expect(x.removedBy).toBeNull();
+      expect(x.packetsDecryptedAfterRemoval).toBeNull();
+      expect(x.billedSeconds).toBeNull();
+    }
     const all = ranges.map((x) => x.segment);
     for (const name of ['subscriber', 'pay-per-segment']) {
       const x = byName.get(name)!;
@@ -146,6 +150,12 @@ describe('keycast demo', () => {
     expect(quantities(seg0)).toEqual([1]);
     expect(quantities(late)).toEqual([late.segmentKeyRequests]);
     expect(lines.some((l) => l.client === none.clientId)).toBe(false);
+    for (const name of SESSION_MEMBERS) {
+      const x = byName.get(name)!;
+      expect(lines.filter((l) => l.client === x.clientId).map((l) => l.item)).toEqual([
+        `session programme=${s.session.programmeId}`,
+      ]);
+    }
     for (const l of lines) {
       expect(l).toHaveProperty('client');
       expect(l).toHaveProperty('item');
@@ -153,5 +163,66 @@ describe('keycast demo', () => {
       expect(l).toHaveProperty('amount');
     }
     expect(s.log.chainIntact).toBe(true);
-  });
+  }, 40_000);
+
+  for (const mode of ['flat', 'batch'] as const) {
+    it(`passes with session rekey ${mode}: stayers byte for byte, the leaver and the evicted member decrypt nothing issued after their removal`, async () => {
+      expectSession(await demo(mode), mode);
+    }, 40_000);
+  }
 });
+
+const SESSION_MEMBERS = ['session-stay-1', 'session-stay-2', 'session-leaver', 'session-silent'];
+
+async function demo(mode: 'flat' | 'lkh' | 'batch'): Promise<DemoSummary> {
+  const r = await run(['demo', '--json', '--speed', '4', '--rekey', mode]);
+  expect(r.code, r.stderr.slice(-3000)).toBe(0);
+  const s = JSON.parse(r.stdout) as DemoSummary;
+  expect(s.checks.filter((c) => !c.ok)).toEqual([]);
+  expect(s.ok).toBe(true);
+  return s;
+}
+
+/** Issue 4 point 7: four session members of the per-minute programme, two removals, and the attacker's count. */
+function expectSession(s: DemoSummary, mode: string): void {
+  expect(s.session.mode).toBe(mode);
+  expect(s.session.packetsSent).toBe(s.sender.packetsSent);
+  // At least the joins' rekey and one per removal.
+  expect(s.session.groupRekeys).toBeGreaterThanOrEqual(3);
+  const m = new Map(s.receivers.filter((r) => r.entitlement === 'session').map((r) => [r.name, r]));
+  expect([...m.keys()]).toEqual(SESSION_MEMBERS);
+  for (const name of ['session-stay-1', 'session-stay-2']) {
+    const x = m.get(name)!;
+    expect(x.identical).toBe(true);
+    expect(x.outputSha256).toBe(s.input.sha256);
+    expect(x.packetsDecrypted).toBe(s.session.packetsSent);
+    expect(x.packetsRejected).toBe(0);
+    expect(x.removedBy).toBeNull();
+    expect(x.leftAt).toBeNull();
+    expect(x.packetsDecryptedAfterRemoval).toBe(0);
+    expect(x.acks).toBeGreaterThanOrEqual(3);
+    expect(x.keepAlives).toBeGreaterThan(0);
+  }
+  const leaver = m.get('session-leaver')!;
+  const silent = m.get('session-silent')!;
+  expect(leaver.removedBy).toBe('leave');
+  expect(silent.removedBy).toBe('keepalive');
+  // Evicted once silent for longer than the expiry, counted from its last keep-alive before the suspension.
+  expect(s.session.silentSuspendedForMs).toBeGreaterThanOrEqual(
+    s.session.memberExpiryMs - s.session.keepAliveIntervalMs,
+  );
+  for (const x of [leaver, silent]) {
+    expect(x.leftAt).not.toBeNull();
+    expect(x.packetsDecrypted).toBeGreaterThan(0);
+    expect(x.packetsDecrypted).toBeLessThan(s.session.packetsSent);
+    // It kept listening after its removal, and decrypted nothing under a key issued after it.
+    expect(x.packetsReceived).toBeGreaterThan(x.packetsDecrypted);
+    expect(x.packetsDecryptedAfterRemoval).toBe(0);
+  }
+  // The leaver's output is the input up to where it stopped; it is billed for less time than the stayers.
+  expect(leaver.identical).toBe(true);
+  const billed = (name: string) => m.get(name)!.billedSeconds!;
+  expect(billed('session-leaver')).toBeGreaterThan(0);
+  expect(billed('session-leaver')).toBeLessThan(Math.min(billed('session-stay-1'), billed('session-stay-2')));
+  expect(billed('session-silent')).toBeGreaterThan(0);
+}

@@ -17,6 +17,24 @@ export interface SigningKeyPair {
   readonly privateKey: Uint8Array;
 }
 
+// Building a KeyObject costs far more than an Ed25519 signature: keep one per key array the caller holds (the key
+// server signs every message with the same array; a receiver verifies with its credentials' array). A WeakMap keyed
+// by the array: nothing outlives the caller's key, and a caller that mutates its array passes a new one anyway.
+const privateKeys = new WeakMap<Uint8Array, KeyObject>();
+const publicKeys = new WeakMap<Uint8Array, KeyObject>();
+
+function cachedPrivateKeyObject(seed: Uint8Array): KeyObject {
+  let k = privateKeys.get(seed);
+  if (k === undefined) privateKeys.set(seed, (k = privateKeyObject(seed)));
+  return k;
+}
+
+function cachedPublicKeyObject(publicKey: Uint8Array): KeyObject {
+  let k = publicKeys.get(publicKey);
+  if (k === undefined) publicKeys.set(publicKey, (k = publicKeyObject(publicKey)));
+  return k;
+}
+
 function privateKeyObject(seed: Uint8Array): KeyObject {
   if (seed.length !== ED25519_SEED_LENGTH_BYTES) {
     throw new RangeError(
@@ -59,7 +77,7 @@ export function signingPublicKey(privateKey: Uint8Array): Uint8Array {
 
 /** Sign `message` with a raw 32-byte seed; returns the 64-byte signature. */
 export function signEd25519(privateKey: Uint8Array, message: Uint8Array): Uint8Array {
-  return new Uint8Array(sign(null, message, privateKeyObject(privateKey)));
+  return new Uint8Array(sign(null, message, cachedPrivateKeyObject(privateKey)));
 }
 
 /**
@@ -67,7 +85,7 @@ export function signEd25519(privateKey: Uint8Array, message: Uint8Array): Uint8A
  * signature or any failure gives false. A wrong-length public key is a programming error and throws.
  */
 export function verifyEd25519(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
-  const key = publicKeyObject(publicKey);
+  const key = cachedPublicKeyObject(publicKey);
   if (signature.length !== ED25519_SIGNATURE_LENGTH_BYTES) return false;
   try {
     return verify(null, message, key, signature);

@@ -115,6 +115,11 @@ export interface RekeySent {
   readonly datagrams: readonly Uint8Array[];
 }
 
+interface RekeyOut {
+  readonly rekey: Rekey;
+  readonly datagrams: Uint8Array[];
+}
+
 interface Core {
   readonly store: Store;
   readonly secrets: ServerSecrets;
@@ -214,7 +219,7 @@ export class SessionManager {
     g: Group,
     tx: StoreTx,
     join?: { clientId: number; memberKey: Uint8Array },
-  ): Promise<{ rekey: Rekey; datagrams: Uint8Array[] }[]> {
+  ): Promise<RekeyOut[]> {
     if (g.coalesceTimer !== undefined) {
       clearTimeout(g.coalesceTimer);
       g.coalesceTimer = undefined;
@@ -235,7 +240,7 @@ export class SessionManager {
       const r = g.keys.flush();
       if (r !== undefined) rekeys.push(r);
     }
-    const out: { rekey: Rekey; datagrams: Uint8Array[] }[] = [];
+    const out: RekeyOut[] = [];
     const nowMs = this.core.now();
     const atMono = this.opts.monoNow();
     for (const rekey of rekeys) {
@@ -568,8 +573,18 @@ export class SessionManager {
       unacked: [],
     };
     g.members.set(clientId, member);
-    const sent = await this.#rekeyIn(g, tx, { clientId, memberKey });
-    memberKey.fill(0);
+    let sent: RekeyOut[];
+    try {
+      sent = await this.#rekeyIn(g, tx, { clientId, memberKey });
+    } catch (err) {
+      // The transaction rolls back (the join is not logged): the client is no member; take it out of the group
+      // again at the next rekey, without a log record of its own.
+      if (g.members.get(clientId) === member) g.members.delete(clientId);
+      if (g.keys.has(clientId)) g.waitingRemoval.add(clientId);
+      throw err;
+    } finally {
+      memberKey.fill(0);
+    }
     // The newcomer's part of what was just sent: the datagrams that carry a wrap it can open.
     const all = sent.flatMap((s) => s.rekey.wraps);
     const mine = new Set(wrapsForMember(all, clientId));

@@ -2,8 +2,13 @@
 // (not_session, forbidden_role, not_member, revoked with removedBy), idempotent join and leave, a malformed ack, and
 // log before deliver for a join (nothing of it stays when its rekey cannot be logged).
 import Database from 'better-sqlite3';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { deriveClientWrapKey } from '../../src/keys/client-key.js';
+import { unwrapMemberKeyForClient } from '../../src/keys/group/index.js';
 import { sessionManagerOf } from '../../src/server/app.js';
+import type { SessionJoinResponseBody } from '../../src/server/wire.js';
 import { createProgramme, type ProgrammeRow } from '../../src/store/index.js';
 import { inject, logRecords, setup, type Fixture } from './fixture.js';
 
@@ -120,5 +125,47 @@ describe('POST /v1/sessions/*', () => {
     const retry = await inject(f, f.receiver, join);
     expect(retry.statusCode).toBe(200);
     expect(sessionManagerOf(f.app)!.members(session.id)).toEqual([f.receiver.clientId]);
+  });
+});
+
+describe('session logging', () => {
+  it('logs joins, rekeys and leaves but no member key, group key or rekey datagram', async () => {
+    await f.close();
+    const chunks: string[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        chunks.push(chunk.toString());
+        cb();
+      },
+    });
+    f = await setup({ logger: pino({ level: 'trace' }, stream) });
+    session = await createProgramme(f.store, {
+      serviceId: f.service.id,
+      name: 'match',
+      group: '239.255.0.3',
+      port: 5010,
+      pricing: 'session',
+    });
+    const j = (
+      await inject(f, f.receiver, post('/v1/sessions/join', { programmeId: session.id, requestId: 'j1' }))
+    ).json<SessionJoinResponseBody>();
+    const wrapKey = deriveClientWrapKey(f.receiver.clientKey);
+    const mk = unwrapMemberKeyForClient(
+      wrapKey,
+      f.receiver.clientId,
+      session.id,
+      Buffer.from(j.memberKey, 'base64'),
+    );
+    expect(mk.ok).toBe(true);
+    const gk = sessionManagerOf(f.app)!;
+    expect(gk.epoch(session.id)).toBe(j.groupEpoch);
+    await inject(f, f.receiver, post('/v1/sessions/leave', { programmeId: session.id, requestId: 'l1' }));
+    await new Promise((r) => setTimeout(r, 100)); // the removal's rekey
+    const text = chunks.join('');
+    expect(text).toMatch(/group rekey/);
+    expect(text).toMatch(/sessions\/join/);
+    const secrets = [j.memberKey, ...j.rekey];
+    if (mk.ok) secrets.push(Buffer.from(mk.key).toString('base64'), Buffer.from(mk.key).toString('hex'));
+    for (const s of secrets) expect(text).not.toContain(s);
   });
 });

@@ -63,7 +63,7 @@ export function tsDurationMs(input: Uint8Array): number {
 /**
  * Keep-alives and expiry scale with the speed so that a fast demo still shows the eviction: keep-alive every
  * 2 s / speed (at least 400 ms), expiry three intervals. The silent member is suspended at 10% of the programme,
- * the leaver leaves at 35%.
+ * the leaver leaves after watching 55% (the two removals come apart).
  */
 export function sessionTiming(speed: number, input: Uint8Array, packetsEstimate: number): SessionTiming {
   const durationMs = tsDurationMs(input) / speed;
@@ -73,7 +73,7 @@ export function sessionTiming(speed: number, input: Uint8Array, packetsEstimate:
     keepAliveIntervalMs,
     memberExpiryMs: 3 * keepAliveIntervalMs,
     batchIntervalMs: Math.max(200, Math.min(1000, keepAliveIntervalMs)),
-    leaveAfterMs: Math.round(0.35 * durationMs),
+    leaveAfterMs: Math.round(0.55 * durationMs),
     suspendAtPackets: Math.max(1, Math.floor(0.1 * packetsEstimate)),
   };
 }

@@ -102,6 +102,8 @@ interface Group {
   readonly members: Map<number, Member>;
   /** Removed and logged; the rekey that excludes them is still to come. */
   readonly waitingRemoval: Set<number>;
+  /** batch: removals handed to the group keys but not flushed yet (the current group key still reaches them). */
+  readonly removedUnflushed: number[];
   /** Why a former member was removed (for `revoked`); forgotten when it joins again. */
   readonly removed: Map<number, { by: RemovedBy; atMs: number }>;
   coalesceTimer: NodeJS.Timeout | undefined;
@@ -201,6 +203,7 @@ export class SessionManager {
         keys: createGroupKeys(this.opts.rekey, p.id),
         members: new Map(),
         waitingRemoval: new Set(),
+        removedUnflushed: [],
         removed: new Map(),
         coalesceTimer: undefined,
       };
@@ -224,26 +227,28 @@ export class SessionManager {
       clearTimeout(g.coalesceTimer);
       g.coalesceTimer = undefined;
     }
-    const rekeys: Rekey[] = [];
+    const rekeys: { rekey: Rekey; removed: number[]; joined?: number }[] = [];
     const removing = [...g.waitingRemoval].filter((id) => g.keys.has(id));
     g.waitingRemoval.clear();
     if (removing.length > 0) {
       const r = g.keys.remove(removing);
-      if (r !== undefined) rekeys.push(r);
+      if (r !== undefined) rekeys.push({ rekey: r, removed: removing });
+      else g.removedUnflushed.push(...removing); // batch: queued in the group keys
     }
     if (join !== undefined) {
       const r = g.keys.join(join.clientId, join.memberKey);
-      if (r !== undefined) rekeys.push(r);
+      if (r !== undefined) rekeys.push({ rekey: r, removed: [], joined: join.clientId });
     }
-    // batch folds everything at its interval; a join alone waits for it (removals are flushed by the callers).
+    // batch folds everything at its interval; a join alone waits for it (waiting removals are flushed before the
+    // next content key is issued, see groupKeyForContentKey).
     if (g.keys.pending && (this.opts.rekey !== 'batch' || join === undefined)) {
       const r = g.keys.flush();
-      if (r !== undefined) rekeys.push(r);
+      if (r !== undefined) rekeys.push({ rekey: r, removed: g.removedUnflushed.splice(0) });
     }
     const out: RekeyOut[] = [];
     const nowMs = this.core.now();
     const atMono = this.opts.monoNow();
-    for (const rekey of rekeys) {
+    for (const { rekey, removed, joined } of rekeys) {
       const wrapsCount = rekey.wraps.length;
       const datagrams = await this.#sign(rekey, tx, nowMs);
       await tx.log.append({
@@ -267,8 +272,8 @@ export class SessionManager {
           datagrams: datagrams.length,
           bytes: datagrams.reduce((n, d) => n + d.length, 0),
           members: g.keys.size,
-          ...(removing.length > 0 && { removed: removing }),
-          ...(join !== undefined && { joined: join.clientId }),
+          ...(removed.length > 0 && { removed }),
+          ...(joined !== undefined && { joined }),
         }),
         response: null,
       });
@@ -341,7 +346,11 @@ export class SessionManager {
   async groupKeyForContentKey(tx: StoreTx, p: ProgrammeRow): Promise<GroupKey> {
     const g = this.#group(p);
     // batch with only joins waiting: the current key is still right for everyone who holds it.
-    if (g.waitingRemoval.size > 0 || (g.keys.pending && this.opts.rekey !== 'batch'))
+    if (
+      g.waitingRemoval.size > 0 ||
+      g.removedUnflushed.length > 0 ||
+      (g.keys.pending && this.opts.rekey !== 'batch')
+    )
       await this.#rekeyIn(g, tx);
     return g.keys.groupKey();
   }

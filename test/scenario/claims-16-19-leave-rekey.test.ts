@@ -149,3 +149,31 @@ describe.each(MODES)('claims 16-19, %s', (mode) => {
     expect(keys.size).toBe(1);
   });
 });
+
+describe('claim 19, batch', () => {
+  it('a removal waiting for the batch (even behind a join) is flushed before the next content key', async () => {
+    sys = await startSessionSystem({ rekey: 'batch', batchIntervalMs: 3_600_000 });
+    const s = sys;
+    const sender = await s.enrol('tx', 'sender');
+    const [a, b, c, d] = await Promise.all(['a', 'b', 'c', 'd'].map((n) => s.enrol(n)));
+    for (const m of [a!, b!, c!]) await s.join(m);
+    await s.sessions.flushAll();
+    await sleep(60);
+    s.feed([a!, b!, c!]);
+    const before = s.sessions.epoch(s.programme.id)!;
+    expect(c!.ring!.epoch).toBe(before);
+    expect((await c!.client.leaveSession(s.programme.id)).ok).toBe(true);
+    await s.join(d!); // the join takes the waiting removal into the batch, which is not flushed yet
+    expect(s.sessions.epoch(s.programme.id)).toBe(before);
+    const ck = await s.contentKey(sender);
+    const after = s.sessions.epoch(s.programme.id)!;
+    expect(after).toBe(before + 1);
+    await s.waitForEpoch(after);
+    await sleep(60);
+    s.feed([a!, b!, c!, d!]);
+    for (const m of [a!, b!, d!]) expect(canOpen(m, ck)).toBe(true);
+    expect(canOpen(c!, ck)).toBe(false);
+    const last = rekeyRecords(await s.log()).at(-1)!;
+    expect(last).toMatchObject({ epoch: after, removed: [c!.credentials.clientId] });
+  });
+});

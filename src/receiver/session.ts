@@ -64,7 +64,11 @@ export interface SessionStats {
   removedBy: RemovedBy | null;
   /** Left with the leave message when the receiver stopped (stayed to the end): not a removal. */
   leftOnClose: boolean;
-  /** Packets decrypted under content keys whose key message was issued after the removal: must stay 0. */
+  /**
+   * Packets decrypted under content keys whose key message was issued after the removal, as this member knows it:
+   * the key server's leftAtMs for a leave, else the moment it was told `revoked` (a suspended member learns late;
+   * a checker with the key server's log uses decryptedByKey and the log's removal record). Must stay 0.
+   */
   packetsDecryptedAfterRemoval: number;
   /**
    * Packets decrypted per content key, with when its key message was issued: lets a checker with the key server's
@@ -114,6 +118,7 @@ export class SessionMember {
   #ackInFlight = false;
   #keepAliveTimer: NodeJS.Timeout | undefined;
   #keepAliveIntervalMs = 2000;
+  #keepAliveInFlight = false;
   #removed = false;
   #closed = false;
   #fallbackInFlight = false;
@@ -310,8 +315,15 @@ export class SessionMember {
   }
 
   async #keepAlive(): Promise<void> {
-    if (this.#removed || this.#keepAliveTimer === undefined) return;
-    const r = await this.#opts.api.keepAlive();
+    // One at a time: a key server slower than the interval gets no pile of keep-alives.
+    if (this.#removed || this.#keepAliveTimer === undefined || this.#keepAliveInFlight) return;
+    this.#keepAliveInFlight = true;
+    let r: Awaited<ReturnType<SessionApi['keepAlive']>>;
+    try {
+      r = await this.#opts.api.keepAlive();
+    } finally {
+      this.#keepAliveInFlight = false;
+    }
     if (!r.ok) {
       this.#refused(r, 'keep-alive');
       return;

@@ -208,6 +208,22 @@ describe('session member', () => {
     expect(srv.calls).not.toContain('leave 31');
   });
 
+  it('a revoked answer naming a missing ack (claim 21) reports removedBy ack and stops asking', async () => {
+    const srv = fakeServer('flat');
+    const a = member(srv, 61, { keepAliveIntervalMs: 20 });
+    const b = member(srv, 62);
+    await a.m.join();
+    await b.m.join();
+    srv.remove(61, 'ack');
+    // The key server removed a for a missing ack; its next keep-alive is answered revoked.
+    for (let i = 0; i < 50 && !a.m.removed; i++) await tick();
+    expect(a.m.stats.removedBy).toBe('ack');
+    const asked = srv.calls.filter((c) => c.includes(' 61')).length;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(srv.calls.filter((c) => c.includes(' 61')).length).toBe(asked);
+    await Promise.all([a.m.close(), b.m.close()]);
+  });
+
   it('leave sends the leave message once, records leftAt and removedBy leave, and forgets the group keys', async () => {
     const srv = fakeServer('flat');
     const a = member(srv, 41);

@@ -65,9 +65,9 @@ export interface SessionStats {
   /** Left with the leave message when the receiver stopped (stayed to the end): not a removal. */
   leftOnClose: boolean;
   /**
-   * Packets decrypted under content keys whose key message was issued after the removal, as this member knows it:
-   * the key server's leftAtMs for a leave, else the moment it was told `revoked` (a suspended member learns late;
-   * a checker with the key server's log uses decryptedByKey and the log's removal record). Must stay 0.
+   * Packets decrypted under content keys whose key message was issued after the removal: the key server's time
+   * of it (leftAtMs of a leave, removedAtMs of a `revoked` answer; the moment it was told when the answer has
+   * none). Must stay 0. A checker holding the key server's log can recount from decryptedByKey.
    */
   packetsDecryptedAfterRemoval: number;
   /**

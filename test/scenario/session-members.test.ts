@@ -104,6 +104,8 @@ describe('session members on the sample, real key server and sender', () => {
         expect(ss.removedBy).toBe('keepalive');
         const evictedAt = removalAt(records, ids[3]!, 'evict');
         expect(evictedAt).toBeDefined();
+        // The revoked answer names the removal time: the member's own leftAt is the key server's.
+        expect(ss.leftAt).toBe(evictedAt);
 
         for (const [s, at] of [
           [ls, leftAt!],

@@ -229,8 +229,8 @@ function holdRow(mode, n) {
  * default). A second Remove from the same state with the blank parent nodes filled in: see docs/bench.md.
  */
 async function mlsRows(sizes, emit) {
-  // Deep imports (the package's exports map allows them): ts-mls's index also loads its @noble provider, whose
-  // @noble/hashes and @noble/ciphers are not installed with it. The default provider uses Web Crypto only.
+  // Deep imports (the package's exports map allows them): ts-mls's index also loads its @noble provider, which imports
+  // @noble/hashes is not installed with it (nor declared). The default provider uses Web Crypto only.
   const base = 'ts-mls/';
   const { createCommit } = await import(`${base}createCommit.js`);
   const { createGroup } = await import(`${base}clientState.js`);

@@ -230,7 +230,7 @@ function holdRow(mode, n) {
  */
 async function mlsRows(sizes, emit) {
   // Deep imports (the package's exports map allows them): ts-mls's index also loads its @noble provider, which imports
-  // @noble/hashes is not installed with it (nor declared). The default provider uses Web Crypto only.
+  // @noble/hashes, which is not installed with it (nor declared). The default provider uses Web Crypto only.
   const base = 'ts-mls/';
   const { createCommit } = await import(`${base}createCommit.js`);
   const { createGroup } = await import(`${base}clientState.js`);

@@ -3,7 +3,7 @@
 // sets up a temporary data directory, watches, then checks every claim it can see (demo-checks.ts) and prints the
 // bill. The sender starts its RTP sequence number a few hundred packets below 2^16, so that it wraps early in the
 // programme; the late joiner starts only once the sender reports packets past the wrap.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -145,7 +145,11 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
       if (name === 'sender') onSenderProgress(e);
       if (name === 'session-sender') onSessionSenderProgress(e);
     };
-    const startReceiver = (r: CastMember | SessionCastMember, programmeId: number = programme.id): Child => {
+    const startReceiver = (
+      r: CastMember | SessionCastMember,
+      programmeId: number = programme.id,
+      more: readonly string[] = [],
+    ): Child => {
       const child = spawnKeycast(
         r.spec.name,
         [
@@ -160,6 +164,7 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
           r.stats,
           '--progress',
           ...r.extraArgs,
+          ...more,
         ],
         join(dir, `${r.spec.name}.log`),
         track(r.spec.name),
@@ -172,7 +177,17 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
     const receiverChildren = new Map(early.map((r) => [r.spec.name, startReceiver(r)]));
     for (const m of sessionCast.members)
       receiverChildren.set(m.spec.name, startReceiver(m, sessionProgramme.id));
-    await Promise.all([...receiverChildren.values()].map((c) => c.waitFor('ready')));
+    // Late joiners start up now (a process takes a while to start on a busy host) and join the group only when
+    // their file appears, once the sender is past the wrap.
+    const joinFile = (name: string) => join(dir, `${name}.join`);
+    const lateChildren = new Map(
+      late.map((r) => [r.spec.name, startReceiver(r, programme.id, ['--join-when', joinFile(r.spec.name)])]),
+    );
+    await Promise.all([
+      ...[...receiverChildren.values()].map((c) => c.waitFor('ready')),
+      ...[...lateChildren.values()].map((c) => c.waitFor('waiting')),
+    ]);
+    for (const [name, child] of lateChildren) receiverChildren.set(name, child);
     opts.status(
       `${early.length} receivers joined ${group}; ${late.map((r) => r.spec.name).join(', ')} joins once the RTP sequence number has wrapped (after ${wrapAfterPackets} packets); ${sessionCast.members.length} session members joined programme ${sessionProgramme.id}'s session (${sessionCast.members.find((m) => m.spec.role === 'leave')?.spec.name} leaves ${timing.leaveAfterMs} ms after its first decrypted packet)`,
     );
@@ -247,8 +262,8 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
           `the sender finished before its sequence number wrapped (${wrapAfterPackets} packets)`,
         );
       for (const r of late) {
-        const child = startReceiver(r);
-        receiverChildren.set(r.spec.name, child);
+        const child = lateChildren.get(r.spec.name)!;
+        await writeFile(joinFile(r.spec.name), '');
         await child.waitFor('ready');
         // At least this many packets had gone before it joined: every packet it hears comes after the wrap.
         joinedAfter.set(r.spec.name, past);

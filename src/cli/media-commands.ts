@@ -1,4 +1,5 @@
 // `keycast send`, `keycast receive` and `keycast demo`: the media side of the CLI.
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Logger } from 'pino';
@@ -179,6 +180,10 @@ export function registerMediaCommands(program: Command): void {
         'send the leave message after watching this long (from the first decrypted packet)',
       ).argParser(durationMs),
     )
+    .option(
+      '--join-when <file>',
+      'start up and connect, but join the group only once FILE exists (scripts and demos: start early, release at a chosen moment)',
+    )
     .action(async (o: ReceiveOptions) => {
       const log = cliLogger('keycast-receiver');
       // Outputs first: a path that cannot be written fails now, not after the programme has started.
@@ -228,6 +233,10 @@ export function registerMediaCommands(program: Command): void {
       });
       const stats = () => ({ ...receiver.stats, ...receiver.session?.stats });
       const stop = untilSignal();
+      if (o.joinWhen !== undefined) {
+        emit('waiting', { joinWhen: o.joinWhen });
+        while (!existsSync(o.joinWhen) && !stop.signal.aborted) await new Promise((r) => setTimeout(r, 20));
+      }
       await receiver.open();
       emit('ready', { group: programme.group, port: programme.port, keyPort: programme.keyPort });
       const ticker = o.progress ? setInterval(() => emit('progress', stats()), 500) : undefined;
@@ -322,6 +331,7 @@ interface ReceiveOptions {
   session?: boolean;
   keepListeningAfterRemoval?: boolean;
   leaveAfter?: number;
+  joinWhen?: string;
 }
 
 interface DemoCliOptions {

@@ -163,20 +163,29 @@ describe('keycast demo', () => {
       expect(l).toHaveProperty('amount');
     }
     expect(s.log.chainIntact).toBe(true);
-  }, 40_000);
+  }, 90_000);
 
   for (const mode of ['flat', 'batch'] as const) {
     it(`passes with session rekey ${mode}: stayers byte for byte, the leaver and the evicted member decrypt nothing issued after their removal`, async () => {
       expectSession(await demo(mode), mode);
-    }, 40_000);
+    }, 90_000);
   }
 });
 
 const SESSION_MEMBERS = ['session-stay-1', 'session-stay-2', 'session-leaver', 'session-silent'];
 
 async function demo(mode: 'flat' | 'lkh' | 'batch'): Promise<DemoSummary> {
-  const r = await run(['demo', '--json', '--speed', '4', '--rekey', mode]);
-  expect(r.code, r.stderr.slice(-3000)).toBe(0);
+  // Twice real time: fast enough for the suite, slow enough that a busy CI host (other test files run beside this
+  // one) does not make keys late.
+  const r = await run(['demo', '--json', '--speed', '2', '--rekey', mode]);
+  const failed = (() => {
+    try {
+      return (JSON.parse(r.stdout) as DemoSummary).checks.filter((c) => !c.ok).map((c) => c.name);
+    } catch {
+      return [];
+    }
+  })();
+  expect(r.code, `failed checks: ${failed.join('; ')}\n${r.stderr.slice(-3000)}`).toBe(0);
   const s = JSON.parse(r.stdout) as DemoSummary;
   expect(s.checks.filter((c) => !c.ok)).toEqual([]);
   expect(s.ok).toBe(true);

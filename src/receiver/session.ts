@@ -77,6 +77,8 @@ export interface SessionStats {
   decryptedByKey: { keyId: number; issuedAtMs: number; packets: number }[];
   /** Session calls refused other than by revocation (codes). */
   sessionRefusals: string[];
+  /** Joins after the key server answered not_member (it restarted and forgot its members): a new session each. */
+  rejoins: number;
 }
 
 export interface SessionMemberOptions {
@@ -108,6 +110,7 @@ export class SessionMember {
     packetsDecryptedAfterRemoval: 0,
     decryptedByKey: [],
     sessionRefusals: [],
+    rejoins: 0,
   };
   readonly #opts: SessionMemberOptions;
   readonly #now: () => number;
@@ -122,6 +125,7 @@ export class SessionMember {
   #removed = false;
   #closed = false;
   #fallbackInFlight = false;
+  #rejoining = false;
   /** Multicast rekeys that arrived before the join answer. */
   #early: SignedGroupRekeyMessage[] = [];
 
@@ -231,7 +235,7 @@ export class SessionMember {
     if (this.#removed || this.#ring === undefined) return;
     this.stopKeepAlives();
     const r = await this.#opts.api.leave(randomRequestId());
-    if (!r.ok && (r.code === 'revoked' || r.code === 'not_member')) {
+    if (!r.ok && r.code === 'revoked') {
       this.#revoked(r);
       return;
     }
@@ -356,12 +360,43 @@ export class SessionMember {
   }
 
   #refused(r: SessionRefusal, what: string): void {
-    if (r.code === 'revoked' || r.code === 'not_member') {
+    if (r.code === 'revoked') {
       this.#revoked(r);
+      return;
+    }
+    if (r.code === 'not_member') {
+      // Not removed: the key server does not know this member (it restarted; membership lives in its memory).
+      void this.#rejoin();
       return;
     }
     this.stats.sessionRefusals.push(r.code);
     this.#opts.log.warn({ code: r.code }, `${what} refused`);
+  }
+
+  /**
+   * Joins again after a not_member answer: a new member key, a new ring, and group keys from the new join (the old
+   * ones belong to the key server's previous run). A failed try (the key server still down) is repeated after a
+   * keep-alive interval; a refusal of the join itself is final.
+   */
+  async #rejoin(): Promise<void> {
+    if (this.#rejoining || this.#removed || this.#closed) return;
+    this.#rejoining = true;
+    this.stopKeepAlives();
+    this.stats.rejoins++;
+    this.#opts.log.warn('the key server does not know this member (it restarted?): joining again');
+    this.#forget();
+    this.#acked = -1;
+    this.#ring = undefined;
+    try {
+      await this.join();
+    } catch (err) {
+      const code = this.stats.sessionRefusals.at(-1);
+      const retry = code === 'network_error' || code === 'timeout' || code === 'log_unavailable';
+      this.#opts.log.warn({ err: String(err) }, retry ? 'join failed; trying again' : 'join refused');
+      if (retry && !this.#closed) setTimeout(() => void this.#rejoin(), this.#keepAliveIntervalMs).unref();
+    } finally {
+      this.#rejoining = false;
+    }
   }
 
   #revoked(r: SessionRefusal): void {

@@ -131,3 +131,44 @@ describe('session members on the sample, real key server and sender', () => {
     }, 60_000);
   }
 });
+
+describe('a key-server restart', () => {
+  it('members told not_member join again (a new session) instead of counting themselves removed', async () => {
+    const system = await startSystem({
+      pricing: 'session',
+      sessions: { rekey: 'lkh', keepAliveIntervalMs: 200, memberExpiryMs: 700 },
+    });
+    const { buildKeyServer } = await import('../../src/server/app.js');
+    let restarted: Awaited<ReturnType<typeof buildKeyServer>> | undefined;
+    try {
+      const viewer = await system.enrol('viewer', 'receiver');
+      const rx = await startReceiver(system, viewer, 3000, { session: {} });
+      await waitFor('a group key', () => rx.receiver.session?.epoch !== undefined);
+      // The key server stops and a new one starts on the same port and data: its member list is empty.
+      const port = Number(new URL(system.url).port);
+      await system.server.close();
+      restarted = buildKeyServer({
+        store: system.store,
+        dataDir: system.dataDir,
+        sessions: { rekey: 'lkh', keepAliveIntervalMs: 200, memberExpiryMs: 700 },
+      });
+      await restarted.listen({ host: '127.0.0.1', port });
+      const session = rx.receiver.session!;
+      await waitFor(
+        'the member to join again',
+        () => session.stats.rejoins === 1 && session.epoch !== undefined,
+      );
+      expect(session.stats.removedBy).toBeNull();
+      expect(session.removed).toBe(false);
+      const records = await readLog(system.store);
+      const joins = records.filter(
+        (r) => r.event === 'join' && r.outcome === 'delivered' && r.clientId === viewer.credentials.clientId,
+      );
+      expect(joins).toHaveLength(2);
+      await rx.close();
+    } finally {
+      await restarted?.close();
+      await system.close().catch(() => undefined);
+    }
+  }, 30_000);
+});

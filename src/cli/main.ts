@@ -9,6 +9,12 @@ const program = new Command('keycast')
   .description('Keys for paid live multicast: key server, SRTP sender, receivers, billing')
   .version(packageVersion(), '-V, --version')
   .showHelpAfterError('(add --help for usage)');
+// Output piped into a command that stops reading early (`keycast client list | head -1`): end quietly.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
+
 registerOperatorCommands(program);
 registerPurchaseCommands(program);
 registerMediaCommands(program);

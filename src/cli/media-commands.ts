@@ -196,6 +196,10 @@ export function registerMediaCommands(program: Command): void {
       const { client, credentials, programme } = await connect(o.credentials, o.programme, log, {
         serverUrl: o.serverUrl,
       });
+      if (programme.pricing === 'session' && o.session !== true)
+        throw new Error(
+          `programme ${programme.id} is sold per minute to session members: receive it with --session`,
+        );
       if (sinks.length === 0) log.warn('no --output or --forward: decrypting and counting only');
       const serviceKeys = [];
       for (const path of o.serviceKey) {

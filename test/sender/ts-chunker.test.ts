@@ -64,7 +64,15 @@ describe('TsChunker on input that is not MPEG-TS', () => {
   });
 
   it('takes no packet from random bytes', () => {
-    const noise = new Uint8Array(100_000).map(() => Math.floor(Math.random() * 256));
+    // Fixed-seed noise (xorshift32): truly random bytes carry a sync byte at i, i+188 and i+376 somewhere in 100 kB
+    // about once in 170 runs, which a 3-packet lock rightly takes; a test must give the same answer every time.
+    let x = 0x2545f491;
+    const noise = new Uint8Array(100_000).map(() => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return x & 0xff;
+    });
     const { chunker } = chunkAll(noise, 4096);
     expect(chunker.packets).toBe(0);
   });

@@ -417,16 +417,7 @@ async function receiverResult(
     entitled: r.spec.entitlement !== 'none',
     entitlement: r.spec.entitlement,
     segmentsEntitled: entitledTo,
-    identical: matchesExpected(input, output, expected),
-    expected: {
-      fromByte: expected.slices[0]?.start ?? null,
-      toByte: expected.slices.at(-1)?.end ?? null,
-      bytes: expected.bytes,
-    },
-    outputSha256: sha256Hex(output),
-    outputBytes: output.length,
-    firstDecryptedIndex: first,
-    firstDecryptedRoc: first === null ? null : Math.floor(first / 0x10000),
+    ...outputFields(input, output, expected, first),
     joinedAfterSenderPackets,
     packetsReceived: s.packetsReceived,
     packetsDecrypted: s.packetsDecrypted,
@@ -487,16 +478,7 @@ async function sessionMemberResult(
     entitled: true,
     entitlement: 'session',
     segmentsEntitled: all,
-    identical: matchesExpected(input, output, expected),
-    expected: {
-      fromByte: expected.slices[0]?.start ?? null,
-      toByte: expected.slices.at(-1)?.end ?? null,
-      bytes: expected.bytes,
-    },
-    outputSha256: sha256Hex(output),
-    outputBytes: output.length,
-    firstDecryptedIndex: first,
-    firstDecryptedRoc: first === null ? null : Math.floor(first / 0x10000),
+    ...outputFields(input, output, expected, first),
     joinedAfterSenderPackets: null,
     packetsReceived: s.packetsReceived,
     packetsDecrypted: s.packetsDecrypted,
@@ -529,4 +511,28 @@ interface ReceiverStatsFile {
   segmentKeysAddressed?: number;
   refusals: { segment: number; code: string }[];
   firstDecryptedIndex?: number;
+}
+
+/** What a receiver's output is, against the part of the input it should be (both kinds of receiver). */
+function outputFields(
+  input: Uint8Array,
+  output: Uint8Array,
+  expected: ReturnType<typeof expectedOutput>,
+  first: number | null,
+): Pick<
+  DemoReceiver,
+  'identical' | 'expected' | 'outputSha256' | 'outputBytes' | 'firstDecryptedIndex' | 'firstDecryptedRoc'
+> {
+  return {
+    identical: matchesExpected(input, output, expected),
+    expected: {
+      fromByte: expected.slices[0]?.start ?? null,
+      toByte: expected.slices.at(-1)?.end ?? null,
+      bytes: expected.bytes,
+    },
+    outputSha256: sha256Hex(output),
+    outputBytes: output.length,
+    firstDecryptedIndex: first,
+    firstDecryptedRoc: first === null ? null : Math.floor(first / 0x10000),
+  };
 }

@@ -448,6 +448,23 @@ export class SessionManager {
 
   // ---- requests (each inside its own authenticated transaction) ----
 
+  /** A join or leave: a valid requestId (they are idempotent by it), then the session programme. */
+  async #identifiedRequest(
+    tx: StoreTx,
+    auth: Authenticated,
+    deny: Deny,
+    b: Body,
+  ): Promise<{ ok: true; p: ProgrammeRow; requestId: string } | { ok: false; o: Outcome<never> }> {
+    const requestId = b.requestId;
+    if (typeof requestId !== 'string' || !REQUEST_ID_PATTERN.test(requestId))
+      return {
+        ok: false,
+        o: await deny('invalid_request', 'requestId must be 1..64 characters of [A-Za-z0-9._:-]'),
+      };
+    const sp = await this.#sessionProgramme(tx, auth, deny, b);
+    return sp.ok ? { ...sp, requestId } : sp;
+  }
+
   async #sessionProgramme(
     tx: StoreTx,
     auth: Authenticated,
@@ -509,11 +526,9 @@ export class SessionManager {
     body: unknown,
   ): Promise<Outcome<SessionJoinResponseBody>> {
     const b = asBody(body);
-    const requestId = b.requestId;
-    if (typeof requestId !== 'string' || !REQUEST_ID_PATTERN.test(requestId))
-      return deny('invalid_request', 'requestId must be 1..64 characters of [A-Za-z0-9._:-]');
-    const sp = await this.#sessionProgramme(tx, auth, deny, b);
+    const sp = await this.#identifiedRequest(tx, auth, deny, b);
     if (!sp.ok) return sp.o;
+    const requestId = sp.requestId;
     const p = sp.p;
     const g = this.#group(p);
     const clientId = auth.client.id;
@@ -675,11 +690,9 @@ export class SessionManager {
     body: unknown,
   ): Promise<Outcome<SessionLeaveResponseBody>> {
     const b = asBody(body);
-    const requestId = b.requestId;
-    if (typeof requestId !== 'string' || !REQUEST_ID_PATTERN.test(requestId))
-      return deny('invalid_request', 'requestId must be 1..64 characters of [A-Za-z0-9._:-]');
-    const sp = await this.#sessionProgramme(tx, auth, deny, b);
+    const sp = await this.#identifiedRequest(tx, auth, deny, b);
     if (!sp.ok) return sp.o;
+    const requestId = sp.requestId;
     const previous = await tx.log.findDelivered(auth.client.id, requestId);
     if (previous !== undefined) {
       if (previous.event !== 'leave' || previous.programmeId !== sp.p.id)

@@ -135,6 +135,8 @@ const b64 = (b: Uint8Array) => Buffer.from(b).toString('base64');
 export class SessionManager {
   readonly opts: SessionOptions;
   readonly #groups = new Map<number, Group>();
+  /** Per programme, the last group epoch the log records (previous runs), read at start-up. */
+  readonly #lastEpochs = new Map<number, number>();
   readonly #listeners = new Set<(r: RekeySent) => void>();
   #tick: NodeJS.Timeout | undefined;
   #batch: NodeJS.Timeout | undefined;
@@ -200,7 +202,8 @@ export class SessionManager {
     if (g === undefined) {
       g = {
         programme: p,
-        keys: createGroupKeys(this.opts.rekey, p.id),
+        // After a restart, epochs go on from the previous run's last (closeSessionsOfPreviousRun reads it).
+        keys: createGroupKeys(this.opts.rekey, p.id, [], (this.#lastEpochs.get(p.id) ?? -1) + 1),
         members: new Map(),
         waitingRemoval: new Set(),
         removedUnflushed: [],
@@ -757,7 +760,13 @@ export class SessionManager {
           requestId: string | null;
         }
       >();
-      for (const r of await tx.log.byEvents(['join', 'billing_stop'])) {
+      for (const r of await tx.log.byEvents(['join', 'billing_stop', 'group_rekey'])) {
+        if (r.event === 'group_rekey') {
+          const epoch = r.programmeId === null ? undefined : groupEpochOf(r.detail);
+          if (epoch !== undefined)
+            this.#lastEpochs.set(r.programmeId!, Math.max(epoch, this.#lastEpochs.get(r.programmeId!) ?? -1));
+          continue;
+        }
         if (r.outcome !== 'delivered' || r.clientId === null || r.programmeId === null) continue;
         const k = `${r.clientId}/${r.programmeId}`;
         if (r.event === 'join')
@@ -796,5 +805,17 @@ export class SessionManager {
       }
       return open.size;
     });
+  }
+}
+
+/** The group epoch a `group_rekey` record names in its detail, if it is a sane u32 below 2^32-1. */
+function groupEpochOf(detail: string | null): number | undefined {
+  try {
+    const epoch = (JSON.parse(detail ?? 'null') as { epoch?: unknown } | null)?.epoch;
+    return typeof epoch === 'number' && Number.isInteger(epoch) && epoch >= 0 && epoch < 0xfffffffe
+      ? epoch
+      : undefined;
+  } catch {
+    return undefined;
   }
 }

@@ -133,7 +133,7 @@ describe('session members on the sample, real key server and sender', () => {
 });
 
 describe('a key-server restart', () => {
-  it('members told not_member join again (a new session) instead of counting themselves removed', async () => {
+  it('members told not_member join again (a new session) instead of counting themselves removed; epochs go on', async () => {
     const system = await startSystem({
       pricing: 'session',
       sessions: { rekey: 'lkh', keepAliveIntervalMs: 200, memberExpiryMs: 700 },
@@ -144,6 +144,7 @@ describe('a key-server restart', () => {
       const viewer = await system.enrol('viewer', 'receiver');
       const rx = await startReceiver(system, viewer, 3000, { session: {} });
       await waitFor('a group key', () => rx.receiver.session?.epoch !== undefined);
+      const epochBefore = rx.receiver.session!.epoch!;
       // The key server stops and a new one starts on the same port and data: its member list is empty.
       const port = Number(new URL(system.url).port);
       await system.server.close();
@@ -159,6 +160,8 @@ describe('a key-server restart', () => {
         () => session.stats.rejoins === 1 && session.epoch !== undefined,
       );
       expect(session.stats.removedBy).toBeNull();
+      // The new run's group goes on from the previous run's epochs: no (node, version) names two keys.
+      expect(session.epoch!).toBeGreaterThan(epochBefore);
       expect(session.removed).toBe(false);
       const records = await readLog(system.store);
       const joins = records.filter(

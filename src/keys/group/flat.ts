@@ -23,7 +23,10 @@ export class FlatGroupKeys implements GroupKeys {
   constructor(
     readonly programmeId: number,
     members: Iterable<readonly [number, Uint8Array]> = [],
+    firstEpoch = 0,
   ) {
+    checkFirstEpoch(firstEpoch);
+    this.#epoch = firstEpoch;
     for (const [id, key] of members) this.#add(id, key);
   }
 
@@ -144,4 +147,10 @@ export function checkRemoval(memberIds: readonly number[], isMember: (id: number
     seen.add(id);
     if (!isMember(id)) throw new RangeError(`group: ${id} is not a member`);
   }
+}
+
+/** A group's first epoch: a u32 that leaves room to rekey (a restarted key server starts after its last one). */
+export function checkFirstEpoch(firstEpoch: number): void {
+  if (!Number.isInteger(firstEpoch) || firstEpoch < 0 || firstEpoch >= 0xffffffff)
+    throw new RangeError(`group: firstEpoch must be an integer in 0..2^32-2, got ${firstEpoch}`);
 }

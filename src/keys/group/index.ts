@@ -12,17 +12,19 @@ export * from './rekey-messages.js';
 export * from './types.js';
 
 /**
- * A group for `programmeId` in `mode`, empty or holding `members` (client id, member key) from the start at epoch 0
- * (call welcome() for the wraps that hand them their keys).
+ * A group for `programmeId` in `mode`, empty or holding `members` (client id, member key) from the start at epoch
+ * `firstEpoch` (default 0; a restarted key server passes the epoch after its previous run's last, so no (node,
+ * version) ever names two keys). Call welcome() for the wraps that hand the members their keys.
  */
 export function createGroupKeys(
   mode: GroupMode,
   programmeId: number,
   members: Iterable<readonly [number, Uint8Array]> = [],
+  firstEpoch = 0,
 ): GroupKeys {
   if (!Number.isInteger(programmeId) || programmeId < 0 || programmeId > 0xffffffff)
     throw new RangeError(`group: programmeId must be a u32, got ${programmeId}`);
   return mode === 'flat'
-    ? new FlatGroupKeys(programmeId, members)
-    : new TreeGroupKeys(programmeId, mode, members);
+    ? new FlatGroupKeys(programmeId, members, firstEpoch)
+    : new TreeGroupKeys(programmeId, mode, members, firstEpoch);
 }

@@ -27,7 +27,7 @@
 // joins and removals between two flushes fold into one rekey.
 import { zeroize } from '../../crypto/random.js';
 import { GROUP_ROOT_NODE_ID, type GroupRekeyEntry } from '../../packet/group-rekey.js';
-import { checkMemberId, checkRemoval } from './flat.js';
+import { checkFirstEpoch, checkMemberId, checkRemoval } from './flat.js';
 import {
   checkGroupKey,
   generateNodeKey,
@@ -59,11 +59,20 @@ export class TreeGroupKeys implements GroupKeys {
   readonly #root: TreeNode;
   #nextId = GROUP_ROOT_NODE_ID + 1;
 
+  /**
+   * Every node's versions start here (the root's is the group epoch): a key server restarted with the epoch after
+   * its previous run's last one never names two keys with one (node, version), though node ids start again.
+   */
+  readonly #firstVersion: number;
+
   constructor(
     readonly programmeId: number,
     readonly mode: 'lkh' | 'batch',
     members: Iterable<readonly [number, Uint8Array]> = [],
+    firstEpoch = 0,
   ) {
+    checkFirstEpoch(firstEpoch);
+    this.#firstVersion = firstEpoch;
     this.#root = this.#node(GROUP_ROOT_NODE_ID);
     const list = [...members];
     const seen = new Set<number>();
@@ -232,7 +241,7 @@ export class TreeGroupKeys implements GroupKeys {
   #build(leaves: readonly TreeNode[], lo: number, hi: number): TreeNode {
     if (hi - lo === 1) return leaves[lo]!;
     const n = this.#node(this.#freshId());
-    n.version = 1;
+    n.version = this.#firstVersion + 1;
     n.key = generateNodeKey();
     const mid = lo + Math.ceil((hi - lo) / 2);
     this.#attach(n, 'left', this.#build(leaves, lo, mid));
@@ -245,7 +254,7 @@ export class TreeGroupKeys implements GroupKeys {
     const key = id === GROUP_ROOT_NODE_ID ? generateNodeKey() : new Uint8Array(0); // keyed at its first refresh
     return {
       id,
-      version: 0,
+      version: this.#firstVersion,
       key,
       parent: undefined,
       left: undefined,

@@ -94,6 +94,27 @@ describe.each(MODES)('%s mode', (mode) => {
     }
   });
 
+  it('starts at a given epoch (a restarted key server): every version is above it, members still reach the key', () => {
+    const first = 1000;
+    const g = createGroupKeys(mode, PROGRAMME, [], first);
+    expect(g.epoch).toBe(first);
+    const members = [21, 22, 23, 24].map((id) => [id, generateMemberKey()] as const);
+    const rings = members.map(([id, key]) => new GroupKeyRing(PROGRAMME, id, key));
+    for (const [id, key] of members) g.join(id, key);
+    g.flush();
+    // Every current key wrapped for its holders, at the current versions.
+    const entries: readonly GroupRekeyEntry[] = g.welcome().wraps;
+    for (const e of entries) {
+      if (e.underKind === 'node') expect(e.underVersion).toBeGreaterThan(first);
+      expect(e.version).toBeGreaterThan(first);
+    }
+    for (const ring of rings) {
+      ring.apply(entries);
+      expect(ring.groupKey()).toEqual(g.groupKey());
+    }
+    expect(() => createGroupKeys(mode, PROGRAMME, [], 0xffffffff)).toThrow(/firstEpoch/);
+  });
+
   it('throws on misuse: a second join, a stranger removed, a short key', () => {
     const g = createGroupKeys(mode, PROGRAMME);
     g.join(1, generateMemberKey());

@@ -10,6 +10,8 @@
 // AES-CM + HMAC-SHA1: cipher overhead 0, auth tag 10 or 4 bytes after the MKI.
 // AEAD (GCM): the 16-byte AEAD tag is the cipher overhead, and the auth tag after the MKI is 0 bytes.
 
+import type { SrtcpTransform } from './srtcp-transform.js';
+
 export interface SrtpTransform {
   /** Bytes the cipher appends to the payload inside the authenticated portion (an AEAD tag). */
   readonly cipherOverheadBytes: number;
@@ -58,6 +60,8 @@ export interface SrtpProfile {
   readonly maxPacketsPerKey: number;
   /** Throws `<profile>: masterKey must be N bytes, got M` (or masterSalt) on wrong lengths. */
   createTransform(masterKey: Uint8Array, masterSalt: Uint8Array): SrtpTransform;
+  /** The SRTCP transform for the same master key (RFC 3711 §4.3.2 labels 3–5; RFC 7714 §9). Same length checks. */
+  readonly createSrtcpTransform?: (masterKey: Uint8Array, masterSalt: Uint8Array) => SrtcpTransform;
 }
 
 /** RFC 3711 §9.2: 2^48 packets per master key. */

@@ -49,7 +49,9 @@ export function spawnKeycast(
     process: child,
     exited,
     last,
-    waitFor(event, timeoutMs = 15_000) {
+    // A bound on start-up, not a speed check: nine receivers starting at once on a loaded 2-CPU host have
+    // taken over 15 s to load their modules and bind.
+    waitFor(event, timeoutMs = 60_000) {
       const seen = last.get(event);
       if (seen) return Promise.resolve(seen);
       return new Promise((resolve, reject) => {

@@ -60,6 +60,8 @@ export async function startSystem(
     cryptoPeriodMs?: number;
     segmentLengthMs?: number;
     mkiLengthBytes?: number;
+    /** How packets signal a key change: 'mki' (default) or 'phase' (claim 29). */
+    keyChange?: 'mki' | 'phase';
     pricing?: 'subscription' | 'per_segment' | 'both' | 'session';
     /** The key server's collection window for multicast segment-key delivery (default 50 ms). */
     segmentKeyWindowMs?: number;
@@ -82,6 +84,7 @@ export async function startSystem(
     cryptoPeriodMs: opts.cryptoPeriodMs ?? 1000,
     segmentLengthMs: opts.segmentLengthMs ?? 4000,
     ...(opts.mkiLengthBytes !== undefined && { mkiLengthBytes: opts.mkiLengthBytes }),
+    ...(opts.keyChange !== undefined && { keyChange: opts.keyChange }),
     ...(opts.pricing !== undefined && { pricing: opts.pricing }),
   });
   const server = buildKeyServer({

@@ -17,6 +17,8 @@ export interface DemoOptions {
   readonly keep: boolean;
   readonly cryptoPeriodMs: number;
   readonly segmentLengthMs: number;
+  /** How packets signal a key change: the SRTP MKI (claims 25-28) or the RTP padding bit (claim 29). */
+  readonly keyChange: 'mki' | 'phase';
   /** The key server's session rekey mode (`keycast serve --rekey`). */
   readonly rekey: 'flat' | 'lkh' | 'batch';
   readonly status: (line: string) => void;

@@ -280,6 +280,14 @@ export function registerMediaCommands(program: Command): void {
     .option('--speed <x>', 'multiple of real time', speedOption, 1)
     .addOption(duration('--crypto-period <duration>', 'content key lifetime', 2000))
     .addOption(duration('--segment-length <duration>', 'programme segment length', 8000))
+    .addOption(
+      new Option(
+        '--key-change <mode>',
+        'how packets signal a key change: the SRTP MKI or the RTP padding bit',
+      )
+        .choices(['mki', 'phase'])
+        .default('mki'),
+    )
     .option('--json', 'print the summary as JSON on stdout')
     .option('--keep', 'keep the data directory, logs and outputs')
     .addOption(
@@ -295,6 +303,7 @@ export function registerMediaCommands(program: Command): void {
         keep: Boolean(o.keep),
         cryptoPeriodMs: o.cryptoPeriod,
         segmentLengthMs: o.segmentLength,
+        keyChange: o.keyChange,
         rekey: o.rekey,
         status: (line) => process.stderr.write(`${line}\n`),
       });
@@ -346,6 +355,7 @@ interface DemoCliOptions {
   json?: boolean;
   keep?: boolean;
   rekey: 'flat' | 'lkh' | 'batch';
+  keyChange: 'mki' | 'phase';
 }
 
 /** A duration option (300s, 5m, 1500ms) whose default --help shows as a duration too. */

@@ -5,6 +5,7 @@ import { Option, type Command } from 'commander';
 import { asClientId, asProgrammeId, asSegmentIndex, asServiceId } from '../ids.js';
 import { CLIENT_ROLES, type ClientRole } from '../keys/client-key.js';
 import { writeCredentialsFile } from '../keys/credentials.js';
+import { DEFAULT_KEY_CHANGE, KEY_CHANGE_MODES } from '../packet/key-phase.js';
 import {
   createProgramme,
   createService,
@@ -167,9 +168,16 @@ export function registerAdminCommands(program: Command): void {
     )
     .option(
       '--mki-length <bytes>',
-      'SRTP MKI length, 0..4',
+      `SRTP MKI length, 0..4 (default: ${DEFAULT_MKI_LENGTH_BYTES} with --key-change mki, 0 with phase)`,
       intOption('--mki-length', 0, 4),
-      DEFAULT_MKI_LENGTH_BYTES,
+    )
+    .addOption(
+      new Option(
+        '--key-change <mode>',
+        'how packets signal a key change: the SRTP MKI, or the RTP padding bit as a key phase (docs/key-phase.md)',
+      )
+        .choices(KEY_CHANGE_MODES)
+        .default(DEFAULT_KEY_CHANGE),
     )
     .option('--profile <name>', 'SRTP profile', 'AES_CM_128_HMAC_SHA1_80')
     .option('--pricing <kind>', `${PROGRAMME_PRICINGS.join(' | ')}`, 'both')
@@ -188,7 +196,8 @@ export function registerAdminCommands(program: Command): void {
           keyPort?: number;
           segmentLength: number;
           cryptoPeriod: number;
-          mkiLength: number;
+          mkiLength?: number;
+          keyChange: string;
           profile: string;
           pricing: string;
           allowSharedGroup?: boolean;
@@ -203,7 +212,8 @@ export function registerAdminCommands(program: Command): void {
               ...(o.keyPort === undefined ? {} : { keyPort: o.keyPort }),
               segmentLengthMs: o.segmentLength,
               cryptoPeriodMs: o.cryptoPeriod,
-              mkiLengthBytes: o.mkiLength,
+              ...(o.mkiLength === undefined ? {} : { mkiLengthBytes: o.mkiLength }),
+              keyChange: o.keyChange,
               profile: o.profile,
               pricing: o.pricing as ProgrammePricing,
               allowSharedGroup: o.allowSharedGroup === true,

@@ -356,7 +356,7 @@ export class Receiver {
       this.#deliver(r);
       return;
     }
-    if (!r.ok) this.#wantKey(r.keyId);
+    if (!r.ok) this.#wantKey(this.#missingKeyId(r));
     const dropped = this.#queue.push(
       r.ok ? { bytes, arrivedAtMs: this.#now(), decrypted: r } : { bytes, arrivedAtMs: this.#now() },
     );
@@ -387,12 +387,26 @@ export class Receiver {
       }
       // Worth waiting for only while its key is on the way: a key installed and since retired is not coming back,
       // nor one whose segment key the key server refused.
-      const coming = r.keyId !== undefined && this.#gate.isPending(r.keyId) && !this.#refused(r.keyId);
+      const keyId = this.#missingKeyId(r);
+      const coming = keyId !== undefined && this.#gate.isPending(keyId) && !this.#refused(keyId);
       const hopeless = !coming && this.#queue.decryptedCount > 0;
       if (!final && !hopeless && !this.#queue.isExpired(item, now)) return;
       this.#queue.shift();
       this.#reject('unknown_key');
     }
+  }
+
+  /**
+   * The key a packet refused as unknown_key waits for: the MKI names it; in phase mode (docs/key-phase.md) the
+   * phase names the oldest announced, not yet installed key of that phase.
+   */
+  #missingKeyId(r: { readonly keyId?: KeyId; readonly keyPhase?: 0 | 1 }): KeyId | undefined {
+    if (r.keyId !== undefined || r.keyPhase === undefined) return r.keyId;
+    let found: KeyId | undefined;
+    for (const ck of this.#gate.pending()) {
+      if (ck.keyId % 2 === r.keyPhase && (found === undefined || ck.keyId < found)) found = ck.keyId;
+    }
+    return found;
   }
 
   /** The key server refused the segment key of announced content key `keyId` for good (e.g. not_entitled). */

@@ -79,6 +79,7 @@ export class Sender {
     this.#firstPeriod =
       programme.latestSegment === null ? 0 : (programme.latestSegment + 1) * periodsPerSegment;
     this.#srtp = new SrtpSender(srtpParams(programme));
+    if (this.#srtp.keyChange === 'phase') checkPhasePeriod(programme.cryptoPeriodMs, this.#lookaheadMs());
     this.#out = new MulticastOut(programme.group, opts.interfaceAddress, opts.ttl, opts.log);
   }
 
@@ -372,6 +373,22 @@ export class Sender {
   #sendCarousel(): void {
     for (const m of this.#segmentKeyMessages.values()) this.#out.send(m, this.#opts.programme.keyPort);
     for (const a of this.#carousel) this.#sendKeyMessage(a);
+  }
+}
+
+/**
+ * Phase mode names a key by one bit, so a receiver holds one key per phase: the key after next takes the phase
+ * of the current one when its message arrives. Keys are announced `lookaheadMs` of media ahead, so the crypto
+ * period must be longer, and what is left is how late a packet of the old key may still arrive and decrypt
+ * (docs/key-phase.md, "minimum key period").
+ */
+function checkPhasePeriod(cryptoPeriodMs: number, lookaheadMs: number): void {
+  if (cryptoPeriodMs <= lookaheadMs) {
+    throw new Error(
+      `key change 'phase' needs a crypto period longer than the key announcement look-ahead ` +
+        `(${cryptoPeriodMs} ms <= ${Math.round(lookaheadMs)} ms of media: (lead + 500 ms) x speed); ` +
+        `lengthen the crypto period, or shorten --lead or --speed`,
+    );
   }
 }
 

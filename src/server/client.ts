@@ -16,6 +16,7 @@ import { verifyKeyMessage } from '../keys/key-message-sign.js';
 import { signRequest } from '../keys/request-auth.js';
 import { unwrapSegmentKeyForClient } from '../keys/segment-key.js';
 import { unwrapServiceKeyForClient } from '../keys/service-key.js';
+import { KEY_CHANGE_MODES } from '../packet/key-phase.js';
 import type { KeyMessage } from '../packet/key-message.js';
 import { KEY_MESSAGE_PROFILE_NAMES, type KeyMessageProfile } from '../packet/profile-code.js';
 import { isErrorCode, REMOVED_BY, type ErrorCode } from './errors.js';
@@ -169,6 +170,8 @@ const programmeSchema = z.object({
   keyPort: z.int().min(1).max(65535),
   profile: z.enum(KEY_MESSAGE_PROFILE_NAMES as [KeyMessageProfile, ...KeyMessageProfile[]]),
   mkiLengthBytes: z.int().min(0).max(4),
+  // Absent from a key server older than claim 29's support: those programmes use the MKI.
+  keyChange: z.enum(KEY_CHANGE_MODES).default('mki'),
   segmentLengthMs: z.int().min(1),
   cryptoPeriodMs: z.int().min(1),
   pricing: z.enum(['subscription', 'per_segment', 'both', 'session']),

@@ -1,4 +1,5 @@
 // JSON bodies of the key server's HTTP API, shared by the server and KeyServerClient. Binary fields are base64.
+import type { KeyChangeMode } from '../packet/key-phase.js';
 import type { KeyMessageProfile } from '../packet/profile-code.js';
 
 export interface ProgrammeInfo {
@@ -10,6 +11,11 @@ export interface ProgrammeInfo {
   readonly keyPort: number;
   readonly profile: KeyMessageProfile;
   readonly mkiLengthBytes: number;
+  /**
+   * How packets signal a key change: `mki` (the SRTP MKI, claims 25-28) or `phase` (the RTP padding bit, claim 29;
+   * mkiLengthBytes is then 0). Absent means `mki` (a key server from before claim 29).
+   */
+  readonly keyChange?: KeyChangeMode;
   readonly segmentLengthMs: number;
   readonly cryptoPeriodMs: number;
   /** How it is sold: `subscription`, `per_segment`, `both` or `session` (src/store/types.ts ProgrammePricing). */

@@ -16,3 +16,4 @@ export { SRTP_DEFAULT_REPLAY_WINDOW_PACKETS, SRTP_MIN_REPLAY_WINDOW_PACKETS } fr
 export { SRTP_MAX_INDEX, estimateSrtpIndex, rocOfIndex, seqOfIndex, srtpIndex } from './index-estimate.js';
 export type { MkiLengthBytes, SrtpMasterKey, SrtpRejectReason, SrtpStreamState } from './types.js';
 export { srtpParams, type SrtpParams } from './params.js';
+export { KEY_CHANGE_MODES, keyPhaseOf, type KeyChangeMode, type KeyPhase } from '../packet/key-phase.js';

@@ -1,6 +1,8 @@
 // Checks and helpers shared by the sender's and the receiver's master key tables.
 
 import type { KeyId } from '../ids.js';
+import { keyPhaseOf } from '../packet/key-phase.js';
+import type { KeyChangeMode, KeyPhase } from '../packet/key-phase.js';
 import { mkiOfKeyId } from '../packet/srtp-trailer.js';
 import type { MkiLengthBytes } from '../packet/srtp-trailer.js';
 import type { SrtpProfile, SrtpTransform } from '../crypto/srtp-profiles.js';
@@ -10,6 +12,8 @@ import type { SrtpMasterKey } from './types.js';
 export interface HeldKey {
   readonly keyId: KeyId;
   readonly mki: number;
+  /** The key id's low bit: what names the key in phase mode (claim 29). */
+  readonly phase: KeyPhase;
   readonly masterKey: Uint8Array;
   readonly masterSalt: Uint8Array;
   readonly transform: SrtpTransform;
@@ -36,6 +40,7 @@ export function holdKey(
   return {
     keyId: key.keyId,
     mki: mkiOfKeyId(key.keyId, mkiLengthBytes),
+    phase: keyPhaseOf(key.keyId),
     masterKey: Uint8Array.from(key.masterKey),
     masterSalt: Uint8Array.from(key.masterSalt),
     transform,
@@ -58,6 +63,35 @@ function constantTimeEqual(a: Uint8Array, b: Uint8Array): boolean {
   let diff = 0;
   for (let i = 0; i < a.byteLength; i++) diff |= a[i]! ^ b[i]!;
   return diff === 0;
+}
+
+/**
+ * What names the key inside a packet: its MKI, or in phase mode its phase. Two live keys of one context never
+ * share a slot.
+ */
+export function keySlot(k: HeldKey, keyChange: KeyChangeMode): number {
+  return keyChange === 'phase' ? k.phase : k.mki;
+}
+
+/** The key change mode, checked: phase mode adds no MKI bytes, so it takes mkiLengthBytes 0. */
+export function checkKeyChange(
+  where: string,
+  keyChange: KeyChangeMode | undefined,
+  mkiLengthBytes: MkiLengthBytes,
+): KeyChangeMode {
+  const mode = keyChange ?? 'mki';
+  if (mode !== 'mki' && mode !== 'phase') {
+    throw new RangeError(`${where}: keyChange must be 'mki' or 'phase', got ${String(mode)}`);
+  }
+  if (mode === 'phase' && mkiLengthBytes !== 0) {
+    throw new RangeError(`${where}: keyChange 'phase' takes mkiLengthBytes 0, got ${mkiLengthBytes}`);
+  }
+  return mode;
+}
+
+/** The slot in words, for error messages. */
+export function describeSlot(k: HeldKey, keyChange: KeyChangeMode, mkiLengthBytes: MkiLengthBytes): string {
+  return keyChange === 'phase' ? `key phase ${k.phase}` : describeMki(k.mki, mkiLengthBytes);
 }
 
 export function describeMki(mki: number, mkiLengthBytes: MkiLengthBytes): string {

@@ -4,15 +4,29 @@
 //
 // A failed unprotect changes neither the input nor any stream state: the plaintext goes to a new
 // buffer, and the stream is updated only after the tag, the padding and the replay check all pass.
+//
+// Phase mode (claim 29, docs/key-phase.md): the wire P bit picks one of two keys, one per phase; a newer
+// key replaces the older one of its phase. The tag covers the packet's own P bit, which is not on the
+// wire: the receiver verifies with P=0 and, failing that, with P=1, and hands on the header that verified.
 
 import type { KeyId, Ssrc } from '../ids.js';
 import { srtpProfile } from '../crypto/srtp-profiles.js';
 import type { SrtpProfile, SrtpProfileName } from '../crypto/srtp-profiles.js';
+import type { KeyChangeMode, KeyPhase } from '../packet/key-phase.js';
+import { readPaddingBit, writePaddingBit } from '../packet/key-phase.js';
 import { RTP_FIXED_HEADER_BYTES, decodeRtpHeader, decodeRtpPadding } from '../packet/rtp-header.js';
 import { decodeSrtpTrailer } from '../packet/srtp-trailer.js';
 import type { MkiLengthBytes, SrtpTrailerLayout } from '../packet/srtp-trailer.js';
 import { estimateSrtpIndex, isValidSrtpIndex } from './index-estimate.js';
-import { checkMkiLength, describeMki, holdKey, sameKeyMaterial, zeroizeKey } from './keys.js';
+import {
+  checkKeyChange,
+  checkMkiLength,
+  describeSlot,
+  holdKey,
+  keySlot,
+  sameKeyMaterial,
+  zeroizeKey,
+} from './keys.js';
 import type { HeldKey } from './keys.js';
 import { SRTP_DEFAULT_REPLAY_WINDOW_PACKETS } from './replay-window.js';
 import { SrtpStreams } from './streams.js';
@@ -23,6 +37,8 @@ export const SRTP_DEFAULT_RETIRE_GRACE_MS = 5_000;
 export interface SrtpReceiverOptions {
   readonly profile: SrtpProfileName;
   readonly mkiLengthBytes: MkiLengthBytes;
+  /** How packets name their key: the MKI (default) or the RTP padding bit as a key phase (then mkiLengthBytes 0). */
+  readonly keyChange?: KeyChangeMode;
   /** Replay window in packets, at least 64 (RFC 3711 §3.3.2); default 128. */
   readonly replayWindowPackets?: number;
   /** How long a retired key still decrypts; default 5000 ms. */
@@ -42,7 +58,13 @@ export type SrtpUnprotectResult =
       readonly keyId: KeyId;
       readonly ssrc: Ssrc;
     }
-  | { readonly ok: false; readonly reason: SrtpRejectReason; readonly keyId?: KeyId };
+  | {
+      readonly ok: false;
+      readonly reason: SrtpRejectReason;
+      readonly keyId?: KeyId;
+      /** Phase mode, unknown_key: the phase the packet named (the caller maps it to the key it is waiting for). */
+      readonly keyPhase?: KeyPhase;
+    };
 
 interface ReceiverKey extends HeldKey {
   retiredAtMs: number | undefined;
@@ -51,16 +73,19 @@ interface ReceiverKey extends HeldKey {
 export class SrtpReceiver {
   readonly profile: SrtpProfile;
   readonly mkiLengthBytes: MkiLengthBytes;
+  readonly keyChange: KeyChangeMode;
   readonly retireGraceMs: number;
   readonly #now: () => number;
   readonly #layout: SrtpTrailerLayout;
   readonly #keys = new Map<KeyId, ReceiverKey>();
-  readonly #keyByMki = new Map<number, ReceiverKey>();
+  /** Keys by what names them in packets: the MKI, or in phase mode the phase. */
+  readonly #keyBySlot = new Map<number, ReceiverKey>();
   readonly #streams: SrtpStreams;
 
   constructor(opts: SrtpReceiverOptions) {
     this.profile = srtpProfile(opts.profile);
     this.mkiLengthBytes = checkMkiLength('SrtpReceiver', opts.mkiLengthBytes);
+    this.keyChange = checkKeyChange('SrtpReceiver', opts.keyChange, this.mkiLengthBytes);
     this.#streams = new SrtpStreams(
       'SrtpReceiver',
       opts.replayWindowPackets ?? SRTP_DEFAULT_REPLAY_WINDOW_PACKETS,
@@ -78,6 +103,10 @@ export class SrtpReceiver {
    * Adds a master key (session keys are derived now). Idempotent for an identical key; throws if
    * the same keyId arrives with different bytes, on wrong lengths, or if a live key already has
    * its MKI. A retired key holding that MKI is zeroized and replaced.
+   *
+   * Phase mode: the phase is the key id's low bit, and a key replaces the older key of its phase, live or
+   * not (that is how the phase is reused: docs/key-phase.md); a key older than the one holding its phase
+   * is dropped (zeroized, never held: hasKey stays false).
    */
   addKey(key: SrtpMasterKey): void {
     const known = this.#live(key.keyId);
@@ -86,19 +115,25 @@ export class SrtpReceiver {
       throw new Error(`SrtpReceiver.addKey: key ${key.keyId} arrived again with different bytes`);
     }
     const held = holdKey('SrtpReceiver.addKey', this.profile, this.mkiLengthBytes, key);
-    const holder = this.#keyByMki.get(held.mki);
+    const slot = keySlot(held, this.keyChange);
+    const holder = this.#keyBySlot.get(slot);
     if (holder !== undefined) {
-      if (holder.retiredAtMs === undefined) {
+      const phase = this.keyChange === 'phase';
+      if (phase && holder.keyId > held.keyId) {
+        zeroizeKey(held);
+        return;
+      }
+      if (!phase && holder.retiredAtMs === undefined) {
         zeroizeKey(held);
         throw new Error(
-          `SrtpReceiver.addKey: key ${key.keyId} has ${describeMki(held.mki, this.mkiLengthBytes)}, already used by key ${holder.keyId}`,
+          `SrtpReceiver.addKey: key ${key.keyId} has ${describeSlot(held, this.keyChange, this.mkiLengthBytes)}, already used by key ${holder.keyId}`,
         );
       }
       this.#delete(holder);
     }
     const entry: ReceiverKey = { ...held, retiredAtMs: undefined };
     this.#keys.set(entry.keyId, entry);
-    this.#keyByMki.set(entry.mki, entry);
+    this.#keyBySlot.set(slot, entry);
   }
 
   /** Whether the key is held and usable (a retired key counts until its grace period ends). */
@@ -153,8 +188,11 @@ export class SrtpReceiver {
     const { header, headerLengthBytes } = decoded;
     if (headerLengthBytes + overhead > authenticated.byteLength) return { ok: false, reason: 'bad_header' };
 
-    const key = this.#keyByMki.get(trailer.trailer.mki);
+    const phase = this.keyChange === 'phase';
+    const keyPhase = readPaddingBit(srtp);
+    const key = this.#keyBySlot.get(phase ? keyPhase : trailer.trailer.mki);
     if (key === undefined) {
+      if (phase) return { ok: false, reason: 'unknown_key', keyPhase };
       return this.mkiLengthBytes === 0
         ? { ok: false, reason: 'unknown_key' }
         : { ok: false, reason: 'unknown_key', keyId: trailer.trailer.mki as KeyId };
@@ -170,8 +208,9 @@ export class SrtpReceiver {
     const index = estimateSrtpIndex(stream?.highestIndex, header.sequenceNumber);
     if (!isValidSrtpIndex(index)) return { ok: false, reason: 'auth_fail', keyId };
     const packet = new Uint8Array(authenticated.byteLength - overhead);
-    const t = key.transform;
-    if (!t.unprotect(authenticated, headerLengthBytes, header.ssrc, index, trailer.trailer.tag, packet)) {
+    const verify = (a: Uint8Array) =>
+      key.transform.unprotect(a, headerLengthBytes, header.ssrc, index, trailer.trailer.tag, packet);
+    if (!(phase ? verifyEitherPaddingBit(authenticated, verify) : verify(authenticated))) {
       return { ok: false, reason: 'auth_fail', keyId };
     }
     const padding = decodeRtpPadding(packet, headerLengthBytes);
@@ -200,7 +239,21 @@ export class SrtpReceiver {
 
   #delete(entry: ReceiverKey): void {
     this.#keys.delete(entry.keyId);
-    if (this.#keyByMki.get(entry.mki) === entry) this.#keyByMki.delete(entry.mki);
+    const slot = keySlot(entry, this.keyChange);
+    if (this.#keyBySlot.get(slot) === entry) this.#keyBySlot.delete(slot);
     zeroizeKey(entry);
   }
+}
+
+/**
+ * Phase mode: the tag covers the sender's own P bit, which the wire does not show. Verifies a copy of the
+ * authenticated portion with P=0 (most packets), then with P=1 (packets that really had padding, or
+ * forgeries: two tries double a forger's odds, docs/key-phase.md). The input is never written.
+ */
+function verifyEitherPaddingBit(authenticated: Uint8Array, verify: (a: Uint8Array) => boolean): boolean {
+  const copy = Uint8Array.from(authenticated);
+  writePaddingBit(copy, 0);
+  if (verify(copy)) return true;
+  writePaddingBit(copy, 1);
+  return verify(copy);
 }

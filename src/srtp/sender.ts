@@ -1,15 +1,19 @@
 // The SRTP sender: RTP in, SRTP out (RFC 3711 §3.3). Per-SSRC index estimation (Appendix A, so
 // an input that is itself reordered still gets the right indices), one active master key chosen
 // by its key id, the MKI naming it in every packet, and the per-key packet limit (§9.2).
+// In phase mode (claim 29, docs/key-phase.md) the RTP padding bit names the key instead of the MKI: the
+// tag covers the packet's own P bit, and the wire P bit is then set to the key's phase.
 
 import type { KeyId, Ssrc } from '../ids.js';
 import { srtpProfile } from '../crypto/srtp-profiles.js';
 import type { SrtpProfile, SrtpProfileName } from '../crypto/srtp-profiles.js';
+import type { KeyChangeMode } from '../packet/key-phase.js';
+import { writePaddingBit } from '../packet/key-phase.js';
 import { decodeRtpHeader, decodeRtpPadding } from '../packet/rtp-header.js';
 import { writeSrtpMki } from '../packet/srtp-trailer.js';
 import type { MkiLengthBytes } from '../packet/srtp-trailer.js';
 import { SRTP_MAX_INDEX, estimateSrtpIndex } from './index-estimate.js';
-import { checkMkiLength, describeMki, holdKey, zeroizeKey } from './keys.js';
+import { checkKeyChange, checkMkiLength, describeSlot, holdKey, keySlot, zeroizeKey } from './keys.js';
 import type { HeldKey } from './keys.js';
 import { SRTP_DEFAULT_REPLAY_WINDOW_PACKETS } from './replay-window.js';
 import { SrtpStreams } from './streams.js';
@@ -18,6 +22,8 @@ import type { SrtpMasterKey, SrtpRejectReason, SrtpStreamState } from './types.j
 export interface SrtpSenderOptions {
   readonly profile: SrtpProfileName;
   readonly mkiLengthBytes: MkiLengthBytes;
+  /** How packets name their key: the MKI (default) or the RTP padding bit as a key phase (then mkiLengthBytes 0). */
+  readonly keyChange?: KeyChangeMode;
   /** How far back an out-of-order input packet may be and still be sent; default 128. */
   readonly replayWindowPackets?: number;
   /** Packets one master key may protect, all SSRCs together; default and maximum 2^48 (RFC 3711 §9.2). */
@@ -35,15 +41,18 @@ interface SenderKey extends HeldKey {
 export class SrtpSender {
   readonly profile: SrtpProfile;
   readonly mkiLengthBytes: MkiLengthBytes;
+  readonly keyChange: KeyChangeMode;
   readonly #maxPacketsPerKey: number;
   readonly #keys = new Map<KeyId, SenderKey>();
-  readonly #keyIdByMki = new Map<number, KeyId>();
+  /** Key ids by what names them in packets: the MKI, or in phase mode the phase. */
+  readonly #keyIdBySlot = new Map<number, KeyId>();
   readonly #streams: SrtpStreams;
   #active: SenderKey | undefined;
 
   constructor(opts: SrtpSenderOptions) {
     this.profile = srtpProfile(opts.profile);
     this.mkiLengthBytes = checkMkiLength('SrtpSender', opts.mkiLengthBytes);
+    this.keyChange = checkKeyChange('SrtpSender', opts.keyChange, this.mkiLengthBytes);
     this.#streams = new SrtpStreams(
       'SrtpSender',
       opts.replayWindowPackets ?? SRTP_DEFAULT_REPLAY_WINDOW_PACKETS,
@@ -57,23 +66,25 @@ export class SrtpSender {
 
   /**
    * Adds a master key ahead of use; derives its session keys now. Throws on wrong lengths, a key id
-   * added twice, or an MKI another key already uses. With mkiLengthBytes 0 the key is also activated
-   * (there is room for one key only).
+   * added twice, or an MKI (in phase mode: a phase) another key already uses. With mkiLengthBytes 0 in
+   * MKI mode the key is also activated (there is room for one key only). In phase mode there is room
+   * for two, one per phase: retire the old key of a phase before adding the next one.
    */
   addKey(key: SrtpMasterKey): void {
     if (this.#keys.has(key.keyId)) throw new Error(`SrtpSender.addKey: key ${key.keyId} is already added`);
     const held = holdKey('SrtpSender.addKey', this.profile, this.mkiLengthBytes, key);
-    const holder = this.#keyIdByMki.get(held.mki);
+    const slot = keySlot(held, this.keyChange);
+    const holder = this.#keyIdBySlot.get(slot);
     if (holder !== undefined) {
       zeroizeKey(held);
       throw new Error(
-        `SrtpSender.addKey: key ${key.keyId} has ${describeMki(held.mki, this.mkiLengthBytes)}, already used by key ${holder}`,
+        `SrtpSender.addKey: key ${key.keyId} has ${describeSlot(held, this.keyChange, this.mkiLengthBytes)}, already used by key ${holder}`,
       );
     }
     const entry: SenderKey = { ...held, packets: 0 };
     this.#keys.set(key.keyId, entry);
-    this.#keyIdByMki.set(entry.mki, key.keyId);
-    if (this.mkiLengthBytes === 0) this.#active = entry;
+    this.#keyIdBySlot.set(slot, key.keyId);
+    if (this.mkiLengthBytes === 0 && this.keyChange === 'mki') this.#active = entry;
   }
 
   /** Later protect() calls use this key. Throws if it was never added (or is retired). */
@@ -88,7 +99,7 @@ export class SrtpSender {
     const entry = this.#keys.get(keyId);
     if (entry === undefined) return;
     this.#keys.delete(keyId);
-    this.#keyIdByMki.delete(entry.mki);
+    this.#keyIdBySlot.delete(keySlot(entry, this.keyChange));
     if (this.#active === entry) this.#active = undefined;
     zeroizeKey(entry);
   }
@@ -112,7 +123,11 @@ export class SrtpSender {
 
   /**
    * Protects one RTP packet (header + payload + padding) into a new buffer:
-   * header | encrypted payload | MKI | tag. The input is not modified.
+   * header | encrypted payload | MKI | tag. The input is not modified. In phase mode there is no MKI
+   * and the wire P bit is the key's phase; the tag covers the input's own P bit.
+   *
+   * One snapshot of the active key per packet: the phase stamped and the key that encrypts are the same
+   * `key`, and nothing between reading it and returning can yield, so no activate() falls between.
    *
    * Refusals: too_short / bad_version / bad_header (not RTP), bad_padding (P=1 with a bad count),
    * unknown_key (no active key), replay (that index was already sent, or is older than the window),
@@ -144,6 +159,7 @@ export class SrtpSender {
       out.subarray(authenticatedBytes + this.mkiLengthBytes),
     );
     writeSrtpMki(key.mki, this.mkiLengthBytes, out, authenticatedBytes);
+    if (this.keyChange === 'phase') writePaddingBit(out, key.phase);
 
     this.#streams.commit(header.ssrc, index);
     key.packets += 1;

@@ -7,6 +7,7 @@ import { type ClientId, type ProgrammeId, type SegmentIndex, type ServiceId } fr
 import { generateClientKey, type ClientRole, CLIENT_ROLES } from '../keys/client-key.js';
 import type { Credentials } from '../keys/credentials.js';
 import { isPeriod, periodOf } from '../keys/service-key.js';
+import { DEFAULT_KEY_CHANGE, KEY_CHANGE_MODES, isKeyChangeMode } from '../packet/key-phase.js';
 import { DEFAULT_PROFILE, isKeyMessageProfile } from '../packet/profile-code.js';
 import type { ServerSecrets } from './data-dir.js';
 import {
@@ -129,7 +130,10 @@ export interface ProgrammeInput {
   /** Default port + 2. */
   readonly keyPort?: number;
   readonly profile?: string;
+  /** Default 4 with the MKI, 0 (the only value allowed) in phase mode. */
   readonly mkiLengthBytes?: number;
+  /** How packets signal a key change: 'mki' (default) or 'phase', the RTP padding bit (docs/key-phase.md). */
+  readonly keyChange?: string;
   readonly segmentLengthMs?: number;
   readonly cryptoPeriodMs?: number;
   readonly pricing?: ProgrammePricing;
@@ -163,10 +167,19 @@ export async function createProgramme(store: Store, input: ProgrammeInput): Prom
   const profile = input.profile ?? DEFAULT_PROFILE;
   check(isKeyMessageProfile(profile), `unknown SRTP profile ${profile}`);
   check(isSrtpProfileName(profile), `SRTP profile ${profile} is not implemented by this keycast`);
-  const mkiLengthBytes = input.mkiLengthBytes ?? DEFAULT_MKI_LENGTH_BYTES;
+  const keyChange = input.keyChange ?? DEFAULT_KEY_CHANGE;
+  check(
+    isKeyChangeMode(keyChange),
+    `key change must be one of ${KEY_CHANGE_MODES.join(', ')}, got ${keyChange}`,
+  );
+  const mkiLengthBytes = input.mkiLengthBytes ?? (keyChange === 'phase' ? 0 : DEFAULT_MKI_LENGTH_BYTES);
   check(
     Number.isInteger(mkiLengthBytes) && mkiLengthBytes >= 0 && mkiLengthBytes <= 4,
     'MKI length must be 0..4 bytes',
+  );
+  check(
+    keyChange === 'mki' || mkiLengthBytes === 0,
+    `key change 'phase' carries the key phase in the RTP padding bit and takes MKI length 0, got ${mkiLengthBytes}`,
   );
   const segmentLengthMs = input.segmentLengthMs ?? DEFAULT_SEGMENT_LENGTH_MS;
   const cryptoPeriodMs = input.cryptoPeriodMs ?? DEFAULT_CRYPTO_PERIOD_MS;
@@ -204,6 +217,7 @@ export async function createProgramme(store: Store, input: ProgrammeInput): Prom
       keyPort,
       profile,
       mkiLengthBytes,
+      keyChange,
       segmentLengthMs,
       cryptoPeriodMs,
       pricing,

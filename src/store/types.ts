@@ -6,6 +6,7 @@
 // effects that must follow a commit (multicast, metrics) go in `tx.afterCommit`.
 import type { ClientId, KeyId, ProgrammeId, SegmentIndex, ServiceId, Ssrc } from '../ids.js';
 import type { ClientRole } from '../keys/client-key.js';
+import type { KeyChangeMode } from '../packet/key-phase.js';
 import type { KeyMessageProfile } from '../packet/profile-code.js';
 
 export interface Store {
@@ -78,6 +79,8 @@ export interface ProgrammeRow {
   readonly keyPort: number;
   readonly profile: KeyMessageProfile;
   readonly mkiLengthBytes: number;
+  /** How packets signal a key change: the MKI (claims 25-28) or the RTP padding bit (claim 29, docs/key-phase.md). */
+  readonly keyChange: KeyChangeMode;
   readonly segmentLengthMs: number;
   readonly cryptoPeriodMs: number;
   readonly pricing: ProgrammePricing;

@@ -60,6 +60,8 @@ export async function startSystem(
     cryptoPeriodMs?: number;
     segmentLengthMs?: number;
     mkiLengthBytes?: number;
+    /** How packets signal a key change: 'mki' (default) or 'phase' (claim 29). */
+    keyChange?: 'mki' | 'phase';
     pricing?: 'subscription' | 'per_segment' | 'both' | 'session';
     /** The key server's collection window for multicast segment-key delivery (default 50 ms). */
     segmentKeyWindowMs?: number;
@@ -82,6 +84,7 @@ export async function startSystem(
     cryptoPeriodMs: opts.cryptoPeriodMs ?? 1000,
     segmentLengthMs: opts.segmentLengthMs ?? 4000,
     ...(opts.mkiLengthBytes !== undefined && { mkiLengthBytes: opts.mkiLengthBytes }),
+    ...(opts.keyChange !== undefined && { keyChange: opts.keyChange }),
     ...(opts.pricing !== undefined && { pricing: opts.pricing }),
   });
   const server = buildKeyServer({
@@ -228,6 +231,7 @@ export async function startReceiver(
   const { serviceKeyFetcher } = await import('../../src/receiver/service-keys.js');
   const { sessionApi } = await import('../../src/receiver/session-api.js');
   const chunks: Buffer[] = [];
+  const rtpPackets: Buffer[] = [];
   const deliveredAtMs: number[] = [];
   const receiver = new Receiver({
     programme: system.programme,
@@ -236,8 +240,9 @@ export async function startReceiver(
     holdMs,
     sinks: [
       {
-        write: (_p, payload) => {
+        write: (rtp, payload) => {
           chunks.push(Buffer.from(payload));
+          rtpPackets.push(Buffer.from(rtp));
           deliveredAtMs.push(performance.now());
         },
         close: () => Promise.resolve(),
@@ -271,6 +276,8 @@ export async function startReceiver(
   return {
     receiver,
     output: () => Buffer.concat(chunks),
+    /** The RTP packets handed on (MKI, tag and key phase gone), in order. */
+    rtpPackets: () => rtpPackets,
     /** The longest pause between two packets handed on. */
     longestGapMs: () => Math.max(0, ...deliveredAtMs.slice(1).map((t, i) => t - deliveredAtMs[i]!)),
     close: () => receiver.close(),

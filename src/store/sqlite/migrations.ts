@@ -144,6 +144,11 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX log_session_events ON log (event, programme_id, client_id)
     WHERE event IN ('join', 'leave', 'evict', 'billing_stop');
   `,
+  // 4: how packets signal a key change (docs/key-phase.md): 'mki' (claims 25-28) or 'phase', the RTP padding bit
+  // (claim 29). Existing programmes keep the MKI.
+  `
+  ALTER TABLE programmes ADD COLUMN key_change TEXT NOT NULL DEFAULT 'mki' CHECK (key_change IN ('mki', 'phase'));
+  `,
 ];
 
 /**

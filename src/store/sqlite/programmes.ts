@@ -1,6 +1,7 @@
 // SQL for the programmes table, including the per-programme counters for key ids and key-message sequence numbers.
 import type Database from 'better-sqlite3';
 import { asKeyId, asProgrammeId, asServiceId, type ProgrammeId } from '../../ids.js';
+import type { KeyChangeMode } from '../../packet/key-phase.js';
 import type { KeyMessageProfile } from '../../packet/profile-code.js';
 import type { ProgrammePricing, ProgrammeRow, ProgrammeTable } from '../types.js';
 import { settle } from './util.js';
@@ -14,6 +15,7 @@ interface Raw {
   key_port: number;
   profile: string;
   mki_length_bytes: number;
+  key_change: string;
   segment_length_ms: number;
   crypto_period_ms: number;
   pricing: string;
@@ -29,6 +31,7 @@ const toRow = (r: Raw): ProgrammeRow => ({
   keyPort: r.key_port,
   profile: r.profile as KeyMessageProfile,
   mkiLengthBytes: r.mki_length_bytes,
+  keyChange: r.key_change as KeyChangeMode,
   segmentLengthMs: r.segment_length_ms,
   cryptoPeriodMs: r.crypto_period_ms,
   pricing: r.pricing as ProgrammePricing,
@@ -38,8 +41,8 @@ const toRow = (r: Raw): ProgrammeRow => ({
 export function sqliteProgrammes(db: Database.Database): ProgrammeTable {
   const insert = db.prepare(
     `INSERT INTO programmes (service_id, name, multicast_group, port, key_port, profile, mki_length_bytes,
-       segment_length_ms, crypto_period_ms, pricing, created_at_ms)
-     VALUES (@serviceId, @name, @group, @port, @keyPort, @profile, @mkiLengthBytes, @segmentLengthMs,
+       key_change, segment_length_ms, crypto_period_ms, pricing, created_at_ms)
+     VALUES (@serviceId, @name, @group, @port, @keyPort, @profile, @mkiLengthBytes, @keyChange, @segmentLengthMs,
        @cryptoPeriodMs, @pricing, @createdAtMs)`,
   );
   const get = db.prepare<[number], Raw>('SELECT * FROM programmes WHERE id = ?');

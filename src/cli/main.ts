@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { registerMediaCommands } from './media-commands.js';
 import { registerOperatorCommands } from './operator.js';
 import { registerPurchaseCommands } from './purchase-command.js';
+import { registerSdpCommand } from './sdp-command.js';
 
 const program = new Command('keycast')
   .description('Keys for paid live multicast: key server, SRTP sender, receivers, billing')
@@ -18,6 +19,7 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
 registerOperatorCommands(program);
 registerPurchaseCommands(program);
 registerMediaCommands(program);
+registerSdpCommand(program);
 
 try {
   await program.parseAsync(process.argv);

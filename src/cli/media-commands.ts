@@ -18,6 +18,12 @@ import { sessionApi } from '../receiver/session-api.js';
 import { fileSink, forwardSink, type MediaSink } from '../receiver/sinks.js';
 import { SAMPLE_PATH, runDemo, type DemoSummary } from './demo.js';
 import { cliLogger, emit, untilSignal } from './output.js';
+import {
+  addStaticReceiveOptions,
+  runStaticReceive,
+  wantsStaticKeys,
+  type StaticReceiveOptions,
+} from './static-receive.js';
 import { durationMs, intOption } from './operator-util.js';
 
 const LOOPBACK = '127.0.0.1';
@@ -131,12 +137,18 @@ export function registerMediaCommands(program: Command): void {
       }
     });
 
-  program
+  const receive = program
     .command('receive')
-    .description('join a programme, obtain keys, decrypt, and write or forward the original stream')
-    .requiredOption('--credentials <file>', "this receiver's credentials file")
-    .requiredOption('--programme <id>', 'programme id', intOption('programme', 1, 0xffffffff))
-    .option('--output <file>', 'write the recovered MPEG-TS here')
+    .description(
+      'join a programme, obtain keys, decrypt, and write or forward the original stream; or, with --sdp or --key, decrypt any standard SRTP stream with static keys (docs/interop.md)',
+    )
+    .option('--credentials <file>', "this receiver's credentials file (required without --sdp/--key)")
+    .option(
+      '--programme <id>',
+      'programme id (required without --sdp/--key)',
+      intOption('programme', 1, 0xffffffff),
+    )
+    .option('--output <file>', "write the recovered MPEG-TS here ('-': stdout, static keys only)")
     .addOption(
       new Option(
         '--forward <url>',
@@ -183,95 +195,104 @@ export function registerMediaCommands(program: Command): void {
     .option(
       '--join-when <file>',
       'start up and connect, but join the group only once FILE exists (scripts and demos: start early, release at a chosen moment)',
-    )
-    .action(async (o: ReceiveOptions) => {
-      const log = cliLogger('keycast-receiver');
-      // Outputs first: a path that cannot be written fails now, not after the programme has started.
-      let fail!: (err: Error) => void;
-      const failed = new Promise<Error>((resolve) => (fail = resolve));
-      if (o.statsFile !== undefined) await writeFile(o.statsFile, '{}\n');
-      const sinks: MediaSink[] = [];
-      if (o.output !== undefined) sinks.push(fileSink(o.output, fail));
-      for (const f of o.forward) sinks.push(forwardSink(f));
-      const { client, credentials, programme } = await connect(o.credentials, o.programme, log, {
-        serverUrl: o.serverUrl,
-      });
-      if (programme.pricing === 'session' && o.session !== true)
-        throw new Error(
-          `programme ${programme.id} is sold per minute to session members: receive it with --session`,
-        );
-      if (sinks.length === 0) log.warn('no --output or --forward: decrypting and counting only');
-      const serviceKeys = [];
-      for (const path of o.serviceKey) {
-        const f = await readServiceKeyFile(path);
-        const opened =
-          f.clientId === credentials.clientId ? openWrappedServiceKey(credentials, f) : undefined;
-        if (opened === undefined || !opened.ok)
-          throw new Error(
-            `${path} is not a service key of client ${credentials.clientId} (${o.credentials})`,
-          );
-        serviceKeys.push({ serviceId: f.serviceId, period: f.period, key: opened.key });
-      }
-      const receiver = new Receiver({
-        programme,
-        interfaceAddress: o.interface,
-        sinks,
-        log,
-        holdMs: o.hold,
-        openKeyMessage: keyMessageOpener(credentials.serverPublicKey, credentials),
-        // One request per call: the receiver's retry rules (docs/operations.md "Retry rules") do the retrying.
-        fetchSegmentKey: segmentKeyFetcher(credentials, {
-          serverUrl: client.serverUrl,
-          programmeId: programme.id,
-          delivery: o.segmentKeyDelivery,
-        }),
-        serviceKeys,
-        fetchServiceKey: serviceKeyFetcher(client),
-        ...(o.session === true && {
-          session: {
-            serverPublicKey: credentials.serverPublicKey,
-            api: sessionApi(client, programme.id),
-            keepListeningAfterRemoval: o.keepListeningAfterRemoval === true,
-          },
-        }),
-      });
-      const stats = () => ({ ...receiver.stats, ...receiver.session?.stats });
-      const stop = untilSignal();
-      if (o.joinWhen !== undefined) {
-        emit('waiting', { joinWhen: o.joinWhen });
-        while (!existsSync(o.joinWhen) && !stop.signal.aborted) await new Promise((r) => setTimeout(r, 20));
-      }
-      await receiver.open();
-      emit('ready', { group: programme.group, port: programme.port, keyPort: programme.keyPort });
-      const ticker = o.progress ? setInterval(() => emit('progress', stats()), 500) : undefined;
-      // --leave-after: the leave message mid-programme, counted from the first decrypted packet (a viewer who
-      // watched that long); then stop, or keep listening as an attacker would.
-      const left = new Promise<'left'>((resolve) => {
-        const session = receiver.session;
-        const leaveAfter = o.leaveAfter;
-        if (leaveAfter === undefined || session === undefined) return;
-        const watching = setInterval(() => {
-          if (receiver.stats.packetsDecrypted === 0) return;
-          clearInterval(watching);
-          setTimeout(() => {
-            void session.leave().then(() => {
-              emit('left', { leftAt: session.stats.leftAt, removedBy: session.stats.removedBy });
-              if (o.keepListeningAfterRemoval !== true) resolve('left');
-            });
-          }, leaveAfter).unref();
-        }, 20);
-        watching.unref();
-      });
-      const ended = await Promise.race([stop.promise, failed, left]);
-      clearInterval(ticker);
-      await receiver
-        .close()
-        .catch((err: unknown) => log.error({ err: String(err) }, 'closing the outputs failed'));
-      if (o.statsFile !== undefined) await writeFile(o.statsFile, JSON.stringify(stats(), null, 2));
-      emit('done', stats());
-      log.info(stats(), 'receiver stopped');
-      if (ended instanceof Error) throw new Error(`output failed: ${ended.message}`);
+    );
+  addStaticReceiveOptions(receive).action(async (o: ReceiveOptions & StaticReceiveOptions) => {
+    if (wantsStaticKeys(o)) {
+      if (o.credentials !== undefined || o.programme !== undefined)
+        throw new Error('--sdp/--key receive without a key server: leave out --credentials and --programme');
+      return runStaticReceive(o);
+    }
+    if (o.credentials === undefined || o.programme === undefined)
+      throw new Error(
+        'receive needs --credentials and --programme (or static keys: --sdp FILE or --key KEY)',
+      );
+    await receiveProgramme({ ...o, credentials: o.credentials, programme: o.programme });
+  });
+  async function receiveProgramme(o: ReceiveOptions & { credentials: string; programme: number }) {
+    const log = cliLogger('keycast-receiver');
+    // Outputs first: a path that cannot be written fails now, not after the programme has started.
+    let fail!: (err: Error) => void;
+    const failed = new Promise<Error>((resolve) => (fail = resolve));
+    if (o.statsFile !== undefined) await writeFile(o.statsFile, '{}\n');
+    const sinks: MediaSink[] = [];
+    if (o.output !== undefined) sinks.push(fileSink(o.output, fail));
+    for (const f of o.forward) sinks.push(forwardSink(f));
+    const { client, credentials, programme } = await connect(o.credentials, o.programme, log, {
+      serverUrl: o.serverUrl,
     });
+    if (programme.pricing === 'session' && o.session !== true)
+      throw new Error(
+        `programme ${programme.id} is sold per minute to session members: receive it with --session`,
+      );
+    if (sinks.length === 0) log.warn('no --output or --forward: decrypting and counting only');
+    const serviceKeys = [];
+    for (const path of o.serviceKey) {
+      const f = await readServiceKeyFile(path);
+      const opened = f.clientId === credentials.clientId ? openWrappedServiceKey(credentials, f) : undefined;
+      if (opened === undefined || !opened.ok)
+        throw new Error(`${path} is not a service key of client ${credentials.clientId} (${o.credentials})`);
+      serviceKeys.push({ serviceId: f.serviceId, period: f.period, key: opened.key });
+    }
+    const receiver = new Receiver({
+      programme,
+      interfaceAddress: o.interface,
+      sinks,
+      log,
+      holdMs: o.hold,
+      openKeyMessage: keyMessageOpener(credentials.serverPublicKey, credentials),
+      // One request per call: the receiver's retry rules (docs/operations.md "Retry rules") do the retrying.
+      fetchSegmentKey: segmentKeyFetcher(credentials, {
+        serverUrl: client.serverUrl,
+        programmeId: programme.id,
+        delivery: o.segmentKeyDelivery,
+      }),
+      serviceKeys,
+      fetchServiceKey: serviceKeyFetcher(client),
+      ...(o.session === true && {
+        session: {
+          serverPublicKey: credentials.serverPublicKey,
+          api: sessionApi(client, programme.id),
+          keepListeningAfterRemoval: o.keepListeningAfterRemoval === true,
+        },
+      }),
+    });
+    const stats = () => ({ ...receiver.stats, ...receiver.session?.stats });
+    const stop = untilSignal();
+    if (o.joinWhen !== undefined) {
+      emit('waiting', { joinWhen: o.joinWhen });
+      while (!existsSync(o.joinWhen) && !stop.signal.aborted) await new Promise((r) => setTimeout(r, 20));
+    }
+    await receiver.open();
+    emit('ready', { group: programme.group, port: programme.port, keyPort: programme.keyPort });
+    const ticker = o.progress ? setInterval(() => emit('progress', stats()), 500) : undefined;
+    // --leave-after: the leave message mid-programme, counted from the first decrypted packet (a viewer who
+    // watched that long); then stop, or keep listening as an attacker would.
+    const left = new Promise<'left'>((resolve) => {
+      const session = receiver.session;
+      const leaveAfter = o.leaveAfter;
+      if (leaveAfter === undefined || session === undefined) return;
+      const watching = setInterval(() => {
+        if (receiver.stats.packetsDecrypted === 0) return;
+        clearInterval(watching);
+        setTimeout(() => {
+          void session.leave().then(() => {
+            emit('left', { leftAt: session.stats.leftAt, removedBy: session.stats.removedBy });
+            if (o.keepListeningAfterRemoval !== true) resolve('left');
+          });
+        }, leaveAfter).unref();
+      }, 20);
+      watching.unref();
+    });
+    const ended = await Promise.race([stop.promise, failed, left]);
+    clearInterval(ticker);
+    await receiver
+      .close()
+      .catch((err: unknown) => log.error({ err: String(err) }, 'closing the outputs failed'));
+    if (o.statsFile !== undefined) await writeFile(o.statsFile, JSON.stringify(stats(), null, 2));
+    emit('done', stats());
+    log.info(stats(), 'receiver stopped');
+    if (ended instanceof Error) throw new Error(`output failed: ${ended.message}`);
+  }
 
   program
     .command('demo')
@@ -330,8 +351,8 @@ interface SendOptions {
 }
 
 interface ReceiveOptions {
-  credentials: string;
-  programme: number;
+  credentials?: string;
+  programme?: number;
   output?: string;
   forward: string[];
   interface: string;

@@ -180,6 +180,10 @@ export function registerAdminCommands(program: Command): void {
         .default(DEFAULT_KEY_CHANGE),
     )
     .option('--profile <name>', 'SRTP profile', 'AES_CM_128_HMAC_SHA1_80')
+    .option(
+      '--single-key',
+      'one content key for the whole programme and no MKI, for receivers such as ffmpeg that take one key (docs/interop.md): MKI length 0, crypto period = segment length = 24h unless given',
+    )
     .option('--pricing <kind>', `${PROGRAMME_PRICINGS.join(' | ')}`, 'both')
     .option(
       '--allow-shared-group',
@@ -188,21 +192,30 @@ export function registerAdminCommands(program: Command): void {
     .option('--data <dir>', 'data directory', DEFAULT_DATA_DIR)
     .action(
       action(
-        async (o: {
-          service: number;
-          name: string;
-          group: string;
-          port: number;
-          keyPort?: number;
-          segmentLength: number;
-          cryptoPeriod: number;
-          mkiLength?: number;
-          keyChange: string;
-          profile: string;
-          pricing: string;
-          allowSharedGroup?: boolean;
-          data: string;
-        }) => {
+        async (
+          o: {
+            service: number;
+            name: string;
+            group: string;
+            port: number;
+            keyPort?: number;
+            segmentLength: number;
+            cryptoPeriod: number;
+            mkiLength?: number;
+            keyChange: string;
+            profile: string;
+            pricing: string;
+            allowSharedGroup?: boolean;
+            singleKey?: boolean;
+            data: string;
+          },
+          cmd: Command,
+        ) => {
+          if (o.singleKey === true)
+            Object.assign(
+              o,
+              singleKeyTiming(o, (name) => cmd.getOptionValueSource(name)),
+            );
           const p = await withStore(o.data, (store) =>
             createProgramme(store, {
               serviceId: asServiceId(o.service),
@@ -281,4 +294,31 @@ export function registerAdminCommands(program: Command): void {
         printJson({ event: 'granted', ...e });
       }),
     );
+}
+
+/** A whole day under one key: long enough for a test or an event; a longer programme needs a longer period. */
+const SINGLE_KEY_PERIOD_MS = 24 * 3_600_000;
+
+/**
+ * `programme create --single-key`: no MKI, and one crypto period as long as a segment (24h unless given), so the
+ * sender uses one content key from start to end. Refuses options that contradict it rather than overriding them.
+ */
+export function singleKeyTiming(
+  o: { mkiLength?: number; cryptoPeriod: number; segmentLength: number },
+  sourceOf: (option: string) => string | undefined,
+): { mkiLength: number; cryptoPeriod: number; segmentLength: number } {
+  const given = (name: string) => sourceOf(name) === 'cli';
+  if (given('mkiLength') && o.mkiLength !== undefined && o.mkiLength !== 0)
+    throw new Error('--single-key means --mki-length 0');
+  const periodMs = given('cryptoPeriod')
+    ? o.cryptoPeriod
+    : given('segmentLength')
+      ? o.segmentLength
+      : SINGLE_KEY_PERIOD_MS;
+  if (
+    (given('cryptoPeriod') || given('segmentLength')) &&
+    (given('segmentLength') ? o.segmentLength : periodMs) !== periodMs
+  )
+    throw new Error('--single-key needs --crypto-period equal to --segment-length (one key per programme)');
+  return { mkiLength: 0, cryptoPeriod: periodMs, segmentLength: periodMs };
 }

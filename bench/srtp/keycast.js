@@ -44,7 +44,10 @@ export const keycast = {
   open(suite, payloadBytes) {
     const template = rtpTemplate(payloadBytes, SSRC);
     const tx = sender(suite);
+    // The pair has its own sender: after 2^16 packets protect's sender is in ROC 1, which a new receiver cannot guess.
+    const pairTx = sender(suite);
     const pairRx = receiver(suite);
+    let pairSeq = 0;
     let seq = 0;
     let prepared = [];
     let rx;
@@ -74,8 +77,8 @@ export const keycast = {
       pair: (n) =>
         timed(() => {
           for (let i = 0; i < n; i++) {
-            setSeq(template, seq++);
-            mustUnprotect(pairRx, mustProtect(tx, template));
+            setSeq(template, pairSeq++);
+            mustUnprotect(pairRx, mustProtect(pairTx, template));
           }
         }),
     };

@@ -45,7 +45,7 @@ export function printGoals(rows, out) {
     const measured = g.ratio === null ? 'not measured' : `${g.ratio.toFixed(2)}x`;
     const verdict = g.target === null ? '(no goal)' : g.met === null ? '-' : g.met ? 'met' : 'NOT MET';
     out(
-      `  ${g.goal.padEnd(58)} ${measured.padStart(12)}   ${g.target === null ? '' : `>= ${g.target}x`.padEnd(6)} ${verdict}`,
+      `  ${g.goal.padEnd(60)} ${measured.padStart(12)}   ${g.target === null ? '' : `>= ${g.target}x`.padEnd(6)} ${verdict}`,
     );
   }
   return goals;

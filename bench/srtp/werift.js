@@ -24,18 +24,20 @@ export const werift = {
     const payload = Buffer.alloc(payloadBytes, 0x5a);
     const header = new RtpHeader({ payloadType: 33, ssrc: SSRC, sequenceNumber: 0, timestamp: 0 });
     const tx = session(suite);
+    // The pair has its own sessions: after 2^16 packets protect's sender is in ROC 1, which a new receiver cannot guess.
+    const pairTx = session(suite);
     const pairRx = session(suite);
-    let seq = 0;
+    const seq = { protect: 0, pair: 0 };
     let prepared = [];
     let rx;
-    const next = () => {
-      header.sequenceNumber = seq++ & 0xffff;
-      return tx.encrypt(payload, header);
+    const next = (s, op) => {
+      header.sequenceNumber = seq[op]++ & 0xffff;
+      return s.encrypt(payload, header);
     };
     return {
       protect: (n) =>
         timed(() => {
-          for (let i = 0; i < n; i++) next();
+          for (let i = 0; i < n; i++) next(tx, 'protect');
         }),
       prepareUnprotect(n) {
         if (prepared.length !== n) {
@@ -55,7 +57,7 @@ export const werift = {
         }),
       pair: (n) =>
         timed(() => {
-          for (let i = 0; i < n; i++) pairRx.decrypt(next());
+          for (let i = 0; i < n; i++) pairRx.decrypt(next(pairTx, 'pair'));
         }),
     };
   },

@@ -11,7 +11,7 @@ import { keycast } from './keycast.js';
 import { buildLibsrtpHarness, libsrtpRate } from './libsrtp.js';
 import { measureRate, opRunners } from './measure.js';
 import { PATH_PAYLOAD_BYTES, pathRates } from './paths.js';
-import { printGoals, printRow, printTableHeader } from './report.js';
+import { GOALS, printGoals, printRow, printTableHeader } from './report.js';
 import { werift } from './werift.js';
 
 const OPS = ['protect', 'unprotect', 'pair'];
@@ -105,6 +105,23 @@ function keycastTs(args) {
   };
 }
 
+/**
+ * One goal's ratio from samples taken in turn (keycast, peer, keycast, peer, ...), so a change in the machine's load
+ * during the run hits both sides alike; the table's cells, run one after the other, do not have that property.
+ */
+function goalRatio(impls, sessionsOf, goal, opts) {
+  const byName = new Map(impls.map((i) => [i.name, i]));
+  const sides = [byName.get('keycast'), byName.get(goal.peer)];
+  if (sides.some((i) => i === undefined || i.supports(goal.suite) !== true)) return null;
+  const one = { samples: 1, sampleMs: opts.sampleMs };
+  const sample = (impl) => cellRate(impl, goal.suite, 1200, 'pair', one, sessionsOf(impl)).packetsPerSecond;
+  if (sample(sides[1]) === undefined) return null; // unsupported by the peer
+  const ratios = [];
+  for (let s = 0; s < opts.samples; s++) ratios.push(sample(sides[0]) / sample(sides[1]));
+  ratios.sort((a, b) => a - b);
+  return { ratio: ratios[Math.floor(ratios.length / 2)], min: ratios[0], max: ratios[ratios.length - 1] };
+}
+
 function cellRate(impl, suite, payloadBytes, op, opts, sessions) {
   if (impl.rate) return impl.rate(suite, payloadBytes, op, opts);
   const key = `${suite}/${payloadBytes}`;
@@ -123,8 +140,13 @@ export async function srtpBench(argv) {
   for (const impl of impls) if (impl.note()) out(`${impl.name}: ${impl.note()}`);
   out(`each cell: median of ${args.samples} samples of >= ${args.sampleMs} ms (min and max shown)\n`);
   printTableHeader(out);
+  const sessionMaps = new Map();
+  const sessionsOf = (impl) => {
+    if (!sessionMaps.has(impl.name)) sessionMaps.set(impl.name, new Map());
+    return sessionMaps.get(impl.name);
+  };
   for (const impl of impls) {
-    const sessions = new Map();
+    const sessions = sessionsOf(impl);
     for (const suite of args.suites) {
       const ok = impl.supports(suite);
       if (ok !== true) {
@@ -169,7 +191,10 @@ export async function srtpBench(argv) {
       }
     }
   }
-  printGoals(rows, out);
+  printGoals(
+    GOALS.map((g) => goalRatio(impls, sessionsOf, g, opts)),
+    out,
+  );
   // The JSON is the array of rows; the goal ratios are in the table (on stderr with --json).
   if (args.json) process.stdout.write(JSON.stringify(args.jsonSpreads ? spreads : rows, null, 2) + '\n');
   out(`\nwhole run: ${((performance.now() - started) / 1000).toFixed(1)} s (without npm run build)`);

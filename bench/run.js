@@ -1,5 +1,7 @@
-// Benchmarks (issue 4 point 8). Runs against the compiled library in dist/ (`npm run bench` builds it first).
+// Benchmarks (issue 4 point 8, issue 5 item 6). Runs against the compiled library in dist/ (`npm run bench` builds
+// it first).
 //
+//   npm run bench -- srtp [--json] ...   (bench/srtp/index.js)
 //   npm run bench -- rekey [--json] [--sizes 1000,10000] [--modes flat,lkh] [--mls-sizes 100,1000]
 //                          [--hold-members 1000000] [--no-mls] [--no-hold]
 //
@@ -413,12 +415,18 @@ function printGoals(rows, out) {
     out('  ' + l.map((c, i) => (i === 1 ? c.padStart(w[i]) : c.padEnd(w[i]))).join('   '));
 }
 
+if (process.argv[2] === 'srtp') {
+  const { srtpBench } = await import('./srtp/index.js');
+  await srtpBench(process.argv.slice(3));
+  process.exit(0);
+}
 const args = parseArgs(process.argv.slice(2));
 if (args.bench === 'hold') holdChild(args.mode, args.members);
 else if (args.bench === 'rekey') await rekeyBench(args);
 else {
   console.error(
-    'usage: npm run bench -- rekey [--json] [--sizes 1000,10000] [--modes flat,lkh,batch] [--mls-sizes 100,1000]' +
+    'usage: npm run bench -- srtp [--json] (see bench/srtp/index.js)\n' +
+      '       npm run bench -- rekey [--json] [--sizes 1000,10000] [--modes flat,lkh,batch] [--mls-sizes 100,1000]' +
       ' [--hold-members 1000000] [--no-mls] [--no-hold]',
   );
   process.exit(2);

@@ -13,6 +13,8 @@ import {
   deriveSrtpSessionKey,
   writeAesCmIv,
 } from './aes-cm.js';
+import { createNativeAesCmHmacSha1 } from './native.js';
+import type { NativeAesCmHmacSha1 } from './native.js';
 import type { SrtpTransform } from './srtp-transform.js';
 
 export const HMAC_SHA1_AUTH_KEY_BYTES = 20; // RFC 3711 §8.2, n_a = 160
@@ -25,6 +27,8 @@ export interface AesCmHmacSha1Params {
   readonly sessionKeyBytes: number;
   readonly sessionSaltBytes: 14;
   readonly authTagBytes: number;
+  /** Use the native addon when it is loaded (default true); false forces node:crypto (tests compare the two). */
+  readonly native?: boolean;
 }
 
 export class AesCmHmacSha1Transform implements SrtpTransform {
@@ -36,6 +40,9 @@ export class AesCmHmacSha1Transform implements SrtpTransform {
   readonly #authKey: Uint8Array;
   readonly #iv = new Uint8Array(AES_BLOCK_BYTES);
   readonly #roc = new Uint8Array(ROC_BYTES);
+  readonly #rocView = new DataView(this.#roc.buffer);
+  /** The whole packet in one addon call when the addon is loaded (src/crypto/native.ts); node:crypto otherwise. */
+  readonly #native: NativeAesCmHmacSha1 | undefined;
   #zeroized = false;
 
   /** Lengths are checked by the profile before this runs. */
@@ -55,6 +62,15 @@ export class AesCmHmacSha1Transform implements SrtpTransform {
       LABEL_RTP_AUTHENTICATION,
       HMAC_SHA1_AUTH_KEY_BYTES,
     );
+    this.#native =
+      params.native === false
+        ? undefined
+        : createNativeAesCmHmacSha1(this.#sessionKey, this.#sessionSalt, this.#authKey);
+  }
+
+  /** Whether this transform runs in the native addon. */
+  get isNative(): boolean {
+    return this.#native !== undefined;
   }
 
   protect(
@@ -73,6 +89,10 @@ export class AesCmHmacSha1Transform implements SrtpTransform {
     }
     if (rtp.byteLength - headerLengthBytes > AES_CM_MAX_KEYSTREAM_BYTES) {
       throw new RangeError(`SRTP protect: payload over ${AES_CM_MAX_KEYSTREAM_BYTES} bytes`);
+    }
+    if (this.#native !== undefined) {
+      this.#native.protect(ssrc, index, rtp, headerLengthBytes, out, tagOut);
+      return;
     }
     out.set(rtp.subarray(0, headerLengthBytes), 0);
     this.#crypt(rtp.subarray(headerLengthBytes), ssrc, index, out.subarray(headerLengthBytes));
@@ -95,6 +115,10 @@ export class AesCmHmacSha1Transform implements SrtpTransform {
     }
     if (tag.byteLength !== this.authTagBytes) return false;
     if (authenticated.byteLength - headerLengthBytes > AES_CM_MAX_KEYSTREAM_BYTES) return false;
+    if (this.#native !== undefined) {
+      // The addon compares the tag with CRYPTO_memcmp, in constant time.
+      return this.#native.unprotect(ssrc, index, authenticated, headerLengthBytes, tag, out);
+    }
     const expected = this.#mac(authenticated, index).subarray(0, this.authTagBytes);
     if (!timingSafeEqual(expected, tag)) return false;
     out.set(authenticated.subarray(0, headerLengthBytes), 0);
@@ -107,6 +131,7 @@ export class AesCmHmacSha1Transform implements SrtpTransform {
     this.#sessionSalt.fill(0);
     this.#authKey.fill(0);
     this.#iv.fill(0);
+    this.#native?.free();
     this.#zeroized = true;
   }
 
@@ -126,7 +151,7 @@ export class AesCmHmacSha1Transform implements SrtpTransform {
   /** RFC 3711 §4.2: HMAC-SHA1(k_a, authenticated portion || ROC). */
   #mac(authenticated: Uint8Array, index: number): Uint8Array {
     const roc = Math.floor(index / SEQ_MODULUS);
-    new DataView(this.#roc.buffer).setUint32(0, roc);
+    this.#rocView.setUint32(0, roc);
     const mac = createHmac('sha1', this.#authKey).update(authenticated).update(this.#roc).digest();
     if (mac.byteLength !== HMAC_SHA1_BYTES)
       throw new Error('HMAC-SHA1 returned a digest of the wrong length');

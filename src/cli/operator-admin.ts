@@ -3,6 +3,8 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { asClientId, asProgrammeId, asSegmentIndex, asServiceId } from '../ids.js';
+import { SRTP_PROFILE_NAMES } from '../crypto/srtp-profiles.js';
+import { DEFAULT_PROFILE } from '../packet/profile-code.js';
 import { CLIENT_ROLES, type ClientRole } from '../keys/client-key.js';
 import { writeCredentialsFile } from '../keys/credentials.js';
 import {
@@ -171,7 +173,11 @@ export function registerAdminCommands(program: Command): void {
       intOption('--mki-length', 0, 4),
       DEFAULT_MKI_LENGTH_BYTES,
     )
-    .option('--profile <name>', 'SRTP profile', 'AES_CM_128_HMAC_SHA1_80')
+    .option(
+      '--profile <name>',
+      `SRTP profile: ${SRTP_PROFILE_NAMES.join(' | ')} (docs/srtp-suites.md)`,
+      DEFAULT_PROFILE,
+    )
     .option('--pricing <kind>', `${PROGRAMME_PRICINGS.join(' | ')}`, 'both')
     .option(
       '--allow-shared-group',

@@ -60,6 +60,8 @@ export async function startSystem(
     cryptoPeriodMs?: number;
     segmentLengthMs?: number;
     mkiLengthBytes?: number;
+    /** The programme's SRTP profile (default AES_CM_128_HMAC_SHA1_80). */
+    profile?: string;
     pricing?: 'subscription' | 'per_segment' | 'both' | 'session';
     /** The key server's collection window for multicast segment-key delivery (default 50 ms). */
     segmentKeyWindowMs?: number;
@@ -83,6 +85,7 @@ export async function startSystem(
     segmentLengthMs: opts.segmentLengthMs ?? 4000,
     ...(opts.mkiLengthBytes !== undefined && { mkiLengthBytes: opts.mkiLengthBytes }),
     ...(opts.pricing !== undefined && { pricing: opts.pricing }),
+    ...(opts.profile !== undefined && { profile: opts.profile }),
   });
   const server = buildKeyServer({
     store,

@@ -19,6 +19,8 @@ export interface DemoOptions {
   readonly segmentLengthMs: number;
   /** The key server's session rekey mode (`keycast serve --rekey`). */
   readonly rekey: 'flat' | 'lkh' | 'batch';
+  /** The SRTP profile of both programmes (`keycast programme create --profile`); docs/srtp-suites.md. */
+  readonly profile: string;
   readonly status: (line: string) => void;
 }
 
@@ -80,6 +82,8 @@ export interface DemoReceiver {
 
 export interface DemoSummary {
   readonly ok: boolean;
+  /** The SRTP profile both programmes were sent with. */
+  readonly profile: string;
   readonly checks: readonly DemoCheck[];
   readonly input: { path: string; sha256: string; bytes: number };
   readonly sender: {

@@ -81,9 +81,10 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
       port,
       segmentLengthMs: opts.segmentLengthMs,
       cryptoPeriodMs: opts.cryptoPeriodMs,
+      profile: opts.profile,
     });
     opts.status(
-      `programme ${programme.id} on ${group}:${port} (keys on :${programme.keyPort}), data in ${data}`,
+      `programme ${programme.id} on ${group}:${port} (keys on :${programme.keyPort}, SRTP ${programme.profile}), data in ${data}`,
     );
     // The second programme, sold per minute of session membership, on its own group, with its own sender.
     let sessionGroup = group;
@@ -96,6 +97,7 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
       port: port + 4,
       segmentLengthMs: opts.segmentLengthMs,
       cryptoPeriodMs: opts.cryptoPeriodMs,
+      profile: opts.profile,
       pricing: 'session',
     });
     const timing = sessionTiming(opts.speed, inputBytes, packetsEstimate);
@@ -363,6 +365,7 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
     ];
     return {
       ok: checks.every((c) => c.ok),
+      profile: programme.profile,
       checks,
       input: { path: opts.input, sha256: sha256Hex(inputBytes), bytes: inputBytes.length },
       sender: {

@@ -21,6 +21,8 @@ export interface DemoOptions {
   readonly keyChange: 'mki' | 'phase';
   /** The key server's session rekey mode (`keycast serve --rekey`). */
   readonly rekey: 'flat' | 'lkh' | 'batch';
+  /** The SRTP profile of both programmes (`keycast programme create --profile`); docs/srtp-suites.md. */
+  readonly profile: string;
   readonly status: (line: string) => void;
 }
 
@@ -82,6 +84,8 @@ export interface DemoReceiver {
 
 export interface DemoSummary {
   readonly ok: boolean;
+  /** The SRTP profile both programmes were sent with. */
+  readonly profile: string;
   readonly checks: readonly DemoCheck[];
   readonly input: { path: string; sha256: string; bytes: number };
   readonly sender: {

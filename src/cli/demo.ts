@@ -82,9 +82,10 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
       segmentLengthMs: opts.segmentLengthMs,
       cryptoPeriodMs: opts.cryptoPeriodMs,
       keyChange: opts.keyChange,
+      profile: opts.profile,
     });
     opts.status(
-      `programme ${programme.id} on ${group}:${port} (keys on :${programme.keyPort}; key change by ${programme.keyChange}), data in ${data}`,
+      `programme ${programme.id} on ${group}:${port} (keys on :${programme.keyPort}, SRTP ${programme.profile}, key change by ${programme.keyChange}), data in ${data}`,
     );
     // The second programme, sold per minute of session membership, on its own group, with its own sender.
     let sessionGroup = group;
@@ -98,6 +99,7 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
       segmentLengthMs: opts.segmentLengthMs,
       cryptoPeriodMs: opts.cryptoPeriodMs,
       keyChange: opts.keyChange,
+      profile: opts.profile,
       pricing: 'session',
     });
     const timing = sessionTiming(opts.speed, inputBytes, packetsEstimate);
@@ -365,6 +367,7 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
     ];
     return {
       ok: checks.every((c) => c.ok),
+      profile: programme.profile,
       checks,
       input: { path: opts.input, sha256: sha256Hex(inputBytes), bytes: inputBytes.length },
       sender: {

@@ -5,7 +5,8 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Logger } from 'pino';
 import { asSsrc } from '../ids.js';
 import { readCredentialsFile } from '../keys/credentials.js';
-import { runSrtpSelfTest } from '../srtp/index.js';
+import { SRTP_PROFILE_NAMES, runSrtpSelfTest } from '../srtp/index.js';
+import { DEFAULT_PROFILE } from '../packet/profile-code.js';
 import { readServiceKeyFile } from '../keys/service-key-file.js';
 import { KeyServerClient, KeyServerRefusalError, openWrappedServiceKey } from '../server/client.js';
 import { assertMpegTsFile, parseMediaInput, readMedia } from '../sender/media-source.js';
@@ -316,6 +317,11 @@ export function registerMediaCommands(program: Command): void {
         .choices(['flat', 'lkh', 'batch'])
         .default('lkh'),
     )
+    .addOption(
+      new Option('--profile <name>', 'SRTP profile of both programmes (docs/srtp-suites.md)')
+        .choices(SRTP_PROFILE_NAMES)
+        .default(DEFAULT_PROFILE),
+    )
     .action(async (o: DemoCliOptions) => {
       const summary = await runDemo({
         input: o.input,
@@ -326,6 +332,7 @@ export function registerMediaCommands(program: Command): void {
         segmentLengthMs: o.segmentLength,
         keyChange: o.keyChange,
         rekey: o.rekey,
+        profile: o.profile,
         status: (line) => process.stderr.write(`${line}\n`),
       });
       if (o.json) process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
@@ -377,6 +384,7 @@ interface DemoCliOptions {
   keep?: boolean;
   rekey: 'flat' | 'lkh' | 'batch';
   keyChange: 'mki' | 'phase';
+  profile: string;
 }
 
 /** A duration option (300s, 5m, 1500ms) whose default --help shows as a duration too. */
@@ -397,7 +405,7 @@ function printSummary(s: DemoSummary): void {
   const out: string[] = [];
   out.push('', `input  ${s.input.path}  ${s.input.bytes} bytes  sha256 ${s.input.sha256}`);
   out.push(
-    `sender ${s.sender.packetsSent} SRTP packets from sequence number ${s.sender.initialSeq} (wraps after ${s.sender.wrapAfterPackets}), ${s.sender.segments} segments, ${s.keysRotated} key rotations`,
+    `sender ${s.sender.packetsSent} SRTP packets (${s.profile}) from sequence number ${s.sender.initialSeq} (wraps after ${s.sender.wrapAfterPackets}), ${s.sender.segments} segments, ${s.keysRotated} key rotations`,
     '',
   );
   out.push(

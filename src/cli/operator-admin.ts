@@ -3,6 +3,8 @@
 import { resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { asClientId, asProgrammeId, asSegmentIndex, asServiceId } from '../ids.js';
+import { SRTP_PROFILE_NAMES } from '../crypto/srtp-profiles.js';
+import { DEFAULT_PROFILE } from '../packet/profile-code.js';
 import { CLIENT_ROLES, type ClientRole } from '../keys/client-key.js';
 import { writeCredentialsFile } from '../keys/credentials.js';
 import { DEFAULT_KEY_CHANGE, KEY_CHANGE_MODES } from '../packet/key-phase.js';
@@ -179,7 +181,11 @@ export function registerAdminCommands(program: Command): void {
         .choices(KEY_CHANGE_MODES)
         .default(DEFAULT_KEY_CHANGE),
     )
-    .option('--profile <name>', 'SRTP profile', 'AES_CM_128_HMAC_SHA1_80')
+    .option(
+      '--profile <name>',
+      `SRTP profile: ${SRTP_PROFILE_NAMES.join(' | ')} (docs/srtp-suites.md)`,
+      DEFAULT_PROFILE,
+    )
     .option(
       '--single-key',
       'one content key for the whole programme and no MKI, for receivers such as ffmpeg that take one key (docs/interop.md): MKI length 0, crypto period = segment length = 24h unless given',

@@ -13,6 +13,7 @@ import {
   writeAesCmIv,
 } from './aes-cm.js';
 import { srtpProfile } from './srtp-profiles.js';
+import { SUITE_KNOWN_ANSWERS, checkSuiteKnownAnswers } from './suite-self-test.js';
 
 export interface SrtpKeyDerivationVector {
   readonly source: string;
@@ -102,9 +103,10 @@ export const SRTP_KNOWN_ANSWERS: SrtpKnownAnswers = {
   ],
 };
 
-/** Runs the built-in known answers; throws `SRTP self-test failed: ...` if any differs. */
+/** Runs the built-in known answers of every suite; throws `SRTP self-test failed: ...` if any differs. */
 export function runSrtpSelfTest(): void {
   checkSrtpKnownAnswers(SRTP_KNOWN_ANSWERS);
+  checkSuiteKnownAnswers(SUITE_KNOWN_ANSWERS); // RFC 6188 AES-256-CM, RFC 7714 AES-GCM
 }
 
 /** Runs the given known answers; throws `SRTP self-test failed: <source>: <what>` on the first mismatch. */

@@ -176,6 +176,35 @@ describe('keycast operator commands', () => {
     expect(JSON.parse(await readFile(out, 'utf8'))).toMatchObject({ version: 1, programmeId: 1, keys: [] });
   });
 
+  it('programme create takes every implemented SRTP profile with --profile, and refuses others', async () => {
+    const data = join(await mkdtemp(join(tmpdir(), 'keycast-profiles-')), 'data');
+    const d = ['--data', data];
+    expect((await keycast('init', ...d)).code).toBe(0);
+    expect((await keycast('service', 'create', '--name', 'news', ...d)).code).toBe(0);
+    const create = (n: number, profile: string) =>
+      keycast(
+        'programme',
+        'create',
+        '--service',
+        '1',
+        '--name',
+        `p${n}`,
+        '--group',
+        `239.255.0.${n}`,
+        '--port',
+        '5004',
+        '--profile',
+        profile,
+        ...d,
+      );
+    const profiles = ['AES_256_CM_HMAC_SHA1_80', 'AEAD_AES_128_GCM', 'AEAD_AES_256_GCM'];
+    for (const [i, profile] of profiles.entries()) {
+      expect(json((await create(i + 1, profile)).stdout)).toMatchObject({ programmeId: i + 1, profile });
+    }
+    const bad = await create(9, 'AES_192_CM_HMAC_SHA1_80');
+    expect([bad.code, bad.stderr]).toEqual([1, expect.stringContaining('unknown SRTP profile')]);
+  });
+
   it('serve refuses a multicast interface that is not an address of this host, before starting', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'keycast-serve-'));
     for (const [iface, words] of [

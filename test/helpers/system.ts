@@ -62,6 +62,8 @@ export async function startSystem(
     mkiLengthBytes?: number;
     /** How packets signal a key change: 'mki' (default) or 'phase' (claim 29). */
     keyChange?: 'mki' | 'phase';
+    /** The programme's SRTP profile (default AES_CM_128_HMAC_SHA1_80). */
+    profile?: string;
     pricing?: 'subscription' | 'per_segment' | 'both' | 'session';
     /** The key server's collection window for multicast segment-key delivery (default 50 ms). */
     segmentKeyWindowMs?: number;
@@ -86,6 +88,7 @@ export async function startSystem(
     ...(opts.mkiLengthBytes !== undefined && { mkiLengthBytes: opts.mkiLengthBytes }),
     ...(opts.keyChange !== undefined && { keyChange: opts.keyChange }),
     ...(opts.pricing !== undefined && { pricing: opts.pricing }),
+    ...(opts.profile !== undefined && { profile: opts.profile }),
   });
   const server = buildKeyServer({
     store,

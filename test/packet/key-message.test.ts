@@ -179,6 +179,23 @@ describe('key message codec', () => {
     expect(d.ok && d.msg.type === 'content_key' && d.msg.keyId).toBe(3);
   });
 
+  it('carries each profile as its code at byte 34: IANA DTLS-SRTP values, 0x80 for AES_256_CM_HMAC_SHA1_80', () => {
+    const codes = {
+      AES_CM_128_HMAC_SHA1_80: 0x01,
+      AES_CM_128_HMAC_SHA1_32: 0x02,
+      AEAD_AES_128_GCM: 0x07,
+      AEAD_AES_256_GCM: 0x08,
+      AES_256_CM_HMAC_SHA1_80: 0x80,
+    } as const;
+    expect([...KEY_MESSAGE_PROFILE_NAMES].sort()).toEqual(Object.keys(codes).sort());
+    for (const [profile, code] of Object.entries(codes)) {
+      const b = encodeKeyMessage({ ...sample, profile } as UnsignedKeyMessage, sig);
+      expect(b[34]).toBe(code);
+      const d = decodeKeyMessage(b);
+      expect(d.ok && d.msg.type === 'content_key' && d.msg.profile).toBe(profile);
+    }
+  });
+
   it('refuses a bad version, unknown and reserved types, bad codes and trailing bytes', () => {
     const b = encodeKeyMessage(sample, sig);
     const with_ = (i: number, v: number) => {

@@ -26,6 +26,7 @@ describe('keycast demo', () => {
 
   it('sends the sample encrypted; each receiver gets exactly the part it is entitled to, byte for byte; the bill follows the log (rekey lkh)', async () => {
     const s = await demo('lkh');
+    expect(s.profile).toBe('AES_CM_128_HMAC_SHA1_80'); // the default, for reach
     expectSession(s, 'lkh');
     expect(s.checks.every((c) => c.ok)).toBe(true);
     expect(s.keysRotated).toBeGreaterThanOrEqual(10);
@@ -165,19 +166,26 @@ describe('keycast demo', () => {
     expect(s.log.chainIntact).toBe(true);
   }, 90_000);
 
-  for (const mode of ['flat', 'batch'] as const) {
-    it(`passes with session rekey ${mode}: stayers byte for byte, the leaver and the evicted member decrypt nothing issued after their removal`, async () => {
-      expectSession(await demo(mode), mode);
+  // The batch run also runs every programme with the recommended suite, AEAD_AES_128_GCM (`demo --profile`).
+  for (const [mode, profile] of [
+    ['flat', 'AES_CM_128_HMAC_SHA1_80'],
+    ['batch', 'AEAD_AES_128_GCM'],
+  ] as const) {
+    it(`passes with session rekey ${mode} and SRTP ${profile}: stayers byte for byte, the leaver and the evicted member decrypt nothing issued after their removal`, async () => {
+      const s = await demo(mode, profile === 'AES_CM_128_HMAC_SHA1_80' ? undefined : profile);
+      expect(s.profile).toBe(profile);
+      expectSession(s, mode);
     }, 90_000);
   }
 });
 
 const SESSION_MEMBERS = ['session-stay-1', 'session-stay-2', 'session-leaver', 'session-silent'];
 
-async function demo(mode: 'flat' | 'lkh' | 'batch'): Promise<DemoSummary> {
+async function demo(mode: 'flat' | 'lkh' | 'batch', profile?: string): Promise<DemoSummary> {
   // Twice real time: fast enough for the suite, slow enough that a busy CI host (other test files run beside this
   // one) does not make keys late.
-  const r = await run(['demo', '--json', '--speed', '2', '--rekey', mode]);
+  const withProfile = profile === undefined ? [] : ['--profile', profile];
+  const r = await run(['demo', '--json', '--speed', '2', '--rekey', mode, ...withProfile]);
   const failed = (() => {
     try {
       return (JSON.parse(r.stdout) as DemoSummary).checks.filter((c) => !c.ok).map((c) => c.name);

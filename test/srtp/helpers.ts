@@ -8,7 +8,7 @@ import { asKeyId, asSsrc } from '../../src/ids.js';
 import type { KeyId, Ssrc } from '../../src/ids.js';
 import { encodeRtpHeader } from '../../src/packet/rtp-header.js';
 import type { RtpHeaderExtension } from '../../src/packet/rtp-header.js';
-import { SrtpReceiver, SrtpSender } from '../../src/srtp/index.js';
+import { SRTP_PROFILES, SrtpReceiver, SrtpSender } from '../../src/srtp/index.js';
 import type { MkiLengthBytes, SrtpMasterKey, SrtpProfileName } from '../../src/srtp/index.js';
 
 export const hex = (s: string): Uint8Array => Uint8Array.from(Buffer.from(s.replace(/\s+/g, ''), 'hex'));
@@ -20,10 +20,11 @@ export function loadVector<T>(file: string): T {
 
 export const SSRC: Ssrc = asSsrc(0xcafebabe);
 
-/** A master key whose bytes are derived from its id, so two ids never share material. */
-export function testKey(id: number): SrtpMasterKey {
-  const masterKey = new Uint8Array(16).map((_, i) => (id * 31 + i * 7 + 1) & 0xff);
-  const masterSalt = new Uint8Array(14).map((_, i) => (id * 17 + i * 13 + 5) & 0xff);
+/** A master key whose bytes are derived from its id, so two ids never share material; sized for `profile`. */
+export function testKey(id: number, profile: SrtpProfileName = 'AES_CM_128_HMAC_SHA1_80'): SrtpMasterKey {
+  const { masterKeyBytes, masterSaltBytes } = SRTP_PROFILES[profile];
+  const masterKey = new Uint8Array(masterKeyBytes).map((_, i) => (id * 31 + i * 7 + 1) & 0xff);
+  const masterSalt = new Uint8Array(masterSaltBytes).map((_, i) => (id * 17 + i * 13 + 5) & 0xff);
   return { keyId: asKeyId(id), masterKey, masterSalt };
 }
 

@@ -207,7 +207,7 @@ describe('key switches', () => {
 
 describe('one snapshot per packet', () => {
   it('every packet decrypts under exactly the key its phase names, whatever the switches between packets', () => {
-    const keys = [1, 2, 3, 4, 5, 6].map(testKey);
+    const keys = [1, 2, 3, 4, 5, 6].map((id) => testKey(id));
     const sender = phaseSender([keys[0]!, keys[1]!]);
     // Receivers that each hold one key only: a packet decrypts under that key or is refused.
     const solo = keys.map((k) => phaseReceiver([k]));

@@ -39,9 +39,9 @@ function contexts(
 ) {
   const sender = new SrtpSender({ profile, mkiLengthBytes });
   const receiver = new SrtpReceiver({ profile, mkiLengthBytes });
-  sender.addKey(testKey(keyId));
-  receiver.addKey(testKey(keyId));
-  sender.activate(testKey(keyId).keyId);
+  sender.addKey(testKey(keyId, profile));
+  receiver.addKey(testKey(keyId, profile));
+  sender.activate(testKey(keyId, profile).keyId);
   return { sender, receiver };
 }
 

@@ -423,6 +423,7 @@ async function receiverResult(
     packetsDecrypted: s.packetsDecrypted,
     packetsRejected: s.packetsRejected,
     rejectedByReason: s.rejectedByReason,
+    srtcp: srtcpFields(s.srtcp),
     segmentKeyRequests: s.segmentKeyRequests,
     keyRequests: s.keyRequests,
     segmentKeysFromMulticast: s.segmentKeysFromMulticast,
@@ -484,6 +485,7 @@ async function sessionMemberResult(
     packetsDecrypted: s.packetsDecrypted,
     packetsRejected: s.packetsRejected,
     rejectedByReason: s.rejectedByReason,
+    srtcp: srtcpFields(s.srtcp),
     segmentKeyRequests: 0,
     keyRequests: 0,
     segmentKeysFromMulticast: 0,
@@ -500,7 +502,20 @@ async function sessionMemberResult(
   return { result, stats: s };
 }
 
+interface SrtcpStatsFile {
+  received: number;
+  accepted: number;
+  rejectedByReason: Record<string, number>;
+}
+
+function srtcpFields(s: SrtcpStatsFile | undefined): DemoReceiver['srtcp'] {
+  return s === undefined
+    ? null
+    : { received: s.received, accepted: s.accepted, rejectedByReason: s.rejectedByReason };
+}
+
 interface ReceiverStatsFile {
+  srtcp?: SrtcpStatsFile;
   packetsReceived: number;
   packetsDecrypted: number;
   packetsRejected: number;

@@ -170,6 +170,7 @@ export interface SessionStatsFile {
   packetsDecrypted: number;
   packetsRejected: number;
   rejectedByReason: Record<string, number>;
+  srtcp?: { received: number; accepted: number; rejectedByReason: Record<string, number> };
   firstDecryptedIndex?: number;
   memberId?: number;
   groupEpoch?: number;

@@ -56,6 +56,12 @@ export interface DemoReceiver {
   readonly packetsDecrypted: number;
   readonly packetsRejected: number;
   readonly rejectedByReason: Record<string, number>;
+  /** SRTCP sender reports on port + 1 (docs/srtcp.md): received, verified, rejected by reason; null if not counted. */
+  readonly srtcp: {
+    readonly received: number;
+    readonly accepted: number;
+    readonly rejectedByReason: Record<string, number>;
+  } | null;
   readonly segmentKeyRequests: number;
   /** Every key request the receiver made over HTTP (segment keys and service keys), after any purchase. */
   readonly keyRequests: number;

@@ -428,6 +428,7 @@ async function receiverResult(
     packetsDecrypted: s.packetsDecrypted,
     packetsRejected: s.packetsRejected,
     rejectedByReason: s.rejectedByReason,
+    srtcp: srtcpFields(s.srtcp),
     segmentKeyRequests: s.segmentKeyRequests,
     keyRequests: s.keyRequests,
     segmentKeysFromMulticast: s.segmentKeysFromMulticast,
@@ -489,6 +490,7 @@ async function sessionMemberResult(
     packetsDecrypted: s.packetsDecrypted,
     packetsRejected: s.packetsRejected,
     rejectedByReason: s.rejectedByReason,
+    srtcp: srtcpFields(s.srtcp),
     segmentKeyRequests: 0,
     keyRequests: 0,
     segmentKeysFromMulticast: 0,
@@ -505,7 +507,20 @@ async function sessionMemberResult(
   return { result, stats: s };
 }
 
+interface SrtcpStatsFile {
+  received: number;
+  accepted: number;
+  rejectedByReason: Record<string, number>;
+}
+
+function srtcpFields(s: SrtcpStatsFile | undefined): DemoReceiver['srtcp'] {
+  return s === undefined
+    ? null
+    : { received: s.received, accepted: s.accepted, rejectedByReason: s.rejectedByReason };
+}
+
 interface ReceiverStatsFile {
+  srtcp?: SrtcpStatsFile;
   packetsReceived: number;
   packetsDecrypted: number;
   packetsRejected: number;

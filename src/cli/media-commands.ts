@@ -91,6 +91,7 @@ export function registerMediaCommands(program: Command): void {
     )
     .addOption(new Option('--interface <addr>', 'multicast interface address').default(LOOPBACK))
     .option('--ttl <n>', 'multicast TTL (0 keeps packets on this host)', intOption('ttl', 0, 255), 0)
+    .option('--no-rtcp', 'send no SRTCP sender reports (by default one a second on the RTP port + 1)')
     .option('--progress', 'print JSON progress lines on stdout')
     .option('--server-url <url>', "override the credentials' key server URL")
     .action(async (o: SendOptions) => {
@@ -113,6 +114,7 @@ export function registerMediaCommands(program: Command): void {
         interfaceAddress: o.interface,
         ttl: o.ttl,
         log,
+        rtcpIntervalMs: o.rtcp ? 1000 : 0,
         ...(o.ssrc !== undefined && { ssrc: asSsrc(o.ssrc) }),
         ...(o.initialSeq !== undefined && { initialSeq: o.initialSeq }),
         ...(o.progress && { onProgress: (p) => emit('progress', { ...p }) }),
@@ -128,6 +130,7 @@ export function registerMediaCommands(program: Command): void {
         group: programme.group,
         port: programme.port,
         keyPort: programme.keyPort,
+        ...(o.rtcp && { rtcpPort: programme.port + 1 }),
       });
       try {
         const done = await sender.run(readMedia(input, { signal: stop.signal }));
@@ -161,6 +164,7 @@ export function registerMediaCommands(program: Command): void {
     .addOption(new Option('--interface <addr>', 'interface address to join the group on').default(LOOPBACK))
     .option('--stats-file <file>', 'write the counters as JSON here on exit')
     .addOption(duration('--hold <duration>', 'how long a packet may wait for its key', 3000))
+    .option('--no-rtcp', 'do not listen for SRTCP sender reports on the RTP port + 1')
     .option('--progress', 'print JSON progress lines on stdout')
     .option('--server-url <url>', "override the credentials' key server URL")
     .addOption(
@@ -240,6 +244,7 @@ export function registerMediaCommands(program: Command): void {
       sinks,
       log,
       holdMs: o.hold,
+      rtcp: o.rtcp,
       openKeyMessage: keyMessageOpener(credentials.serverPublicKey, credentials),
       // One request per call: the receiver's retry rules (docs/operations.md "Retry rules") do the retrying.
       fetchSegmentKey: segmentKeyFetcher(credentials, {
@@ -353,6 +358,7 @@ interface SendOptions {
   initialSeq?: number;
   interface: string;
   ttl: number;
+  rtcp: boolean;
   progress?: boolean;
   serverUrl?: string;
 }
@@ -365,6 +371,7 @@ interface ReceiveOptions {
   interface: string;
   statsFile?: string;
   hold: number;
+  rtcp: boolean;
   segmentKeyDelivery: 'multicast' | 'unicast';
   progress?: boolean;
   serverUrl?: string;

@@ -2,6 +2,8 @@
 // HMAC-SHA1 with a 32-bit tag, 128-bit master key, 112-bit master salt.
 
 import { AesCmHmacSha1Transform } from './aes-cm-hmac-sha1.js';
+import { AesCmHmacSha1SrtcpTransform } from './aes-cm-hmac-sha1-srtcp.js';
+import type { SrtcpTransform } from './srtcp-transform.js';
 import { SRTP_MAX_PACKETS_PER_KEY, checkMasterKeyLengths } from './srtp-transform.js';
 import type { SrtpProfile, SrtpTransform } from './srtp-transform.js';
 
@@ -19,5 +21,10 @@ export const AES_CM_128_HMAC_SHA1_32 = {
       sessionSaltBytes: 14,
       authTagBytes: 4,
     });
+  },
+  /** SRTCP: the same cipher, and an 80-bit tag for this profile too (RFC 4568 §6.2). */
+  createSrtcpTransform(masterKey: Uint8Array, masterSalt: Uint8Array): SrtcpTransform {
+    checkMasterKeyLengths(AES_CM_128_HMAC_SHA1_32, masterKey, masterSalt);
+    return new AesCmHmacSha1SrtcpTransform(masterKey, masterSalt, { sessionKeyBytes: 16 });
   },
 } as const satisfies SrtpProfile;

@@ -61,7 +61,7 @@ export interface SrtpProfile {
   /** Throws `<profile>: masterKey must be N bytes, got M` (or masterSalt) on wrong lengths. */
   createTransform(masterKey: Uint8Array, masterSalt: Uint8Array): SrtpTransform;
   /** The SRTCP transform for the same master key (RFC 3711 §4.3.2 labels 3–5; RFC 7714 §9). Same length checks. */
-  readonly createSrtcpTransform?: (masterKey: Uint8Array, masterSalt: Uint8Array) => SrtcpTransform;
+  createSrtcpTransform(masterKey: Uint8Array, masterSalt: Uint8Array): SrtcpTransform;
 }
 
 /** RFC 3711 §9.2: 2^48 packets per master key. */

@@ -5,7 +5,9 @@ import type { Logger } from 'pino';
 import { asProgrammeId, type KeyId, type Ssrc } from '../ids.js';
 import { SrtpReceiver, srtpParams, type SrtpRejectReason, type SrtpUnprotectResult } from '../srtp/index.js';
 import type { ProgrammeInfo } from '../server/client.js';
+import { bindGroup, closeSocket } from './multicast-in.js';
 import { PacketQueue } from './packet-queue.js';
+import { SenderReportListener, emptySrtcpStats, type SrtcpStats } from './sender-report-listener.js';
 import type { MediaSink } from './sinks.js';
 import { SegmentKeys, type SegmentKeyFetcher } from './segment-keys.js';
 import { ServiceKeys, type ServiceKeyFetcher } from './service-keys.js';
@@ -63,6 +65,8 @@ export interface ReceiverOptions {
    * leave at close (src/receiver/session.ts).
    */
   readonly session?: Omit<SessionMemberOptions, 'log' | 'onGroupKey' | 'now' | 'programmeId'>;
+  /** Listen for SRTCP sender reports on port + 1 (verified and counted, never touching the media); default true. */
+  readonly rtcp?: boolean;
 }
 
 export interface ReceiverStats {
@@ -85,6 +89,8 @@ export interface ReceiverStats {
   /** Content keys installed from their copy under the previous segment's key (claim 12 rollover). */
   rolloverKeys: number;
   firstDecryptedIndex: number | undefined;
+  /** SRTCP on port + 1: received, accepted, rejected by reason, the last sender report. */
+  srtcp: SrtcpStats;
 }
 
 export class Receiver {
@@ -104,6 +110,7 @@ export class Receiver {
     segmentKeysAddressed: 0,
     rolloverKeys: 0,
     firstDecryptedIndex: undefined,
+    srtcp: emptySrtcpStats(),
   };
   readonly #opts: ReceiverOptions;
   readonly #srtp: SrtpReceiver;
@@ -121,6 +128,8 @@ export class Receiver {
   readonly #segmentKeyMessages = new Map<number, OpenedSegmentKey>();
   readonly #media = dgram.createSocket({ type: 'udp4', reuseAddr: true });
   readonly #keys = dgram.createSocket({ type: 'udp4', reuseAddr: true });
+  /** SRTCP on port + 1: its own socket and key table, so a bad RTCP packet can never touch the media path. */
+  readonly #reports: SenderReportListener | undefined;
   readonly #now: () => number;
   #drainTimer: NodeJS.Timeout | undefined;
   readonly #live = new Set<KeyId>();
@@ -158,6 +167,10 @@ export class Receiver {
       },
     });
     for (const k of opts.serviceKeys ?? []) this.#serviceKeys.add(k.serviceId, k.period, k.key);
+    this.#reports =
+      opts.rtcp === false
+        ? undefined
+        : new SenderReportListener(srtpParams(p), this.stats.srtcp, Math.max(2000, p.cryptoPeriodMs));
     this.session =
       opts.session === undefined
         ? undefined
@@ -184,6 +197,7 @@ export class Receiver {
     await Promise.all([
       bindGroup(this.#media, p.group, p.port, this.#opts.interfaceAddress),
       bindGroup(this.#keys, p.group, p.keyPort, this.#opts.interfaceAddress),
+      this.#reports?.open(p.group, p.port + 1, this.#opts.interfaceAddress),
     ]);
     this.#media.on('message', (msg) => this.onMediaDatagram(msg));
     this.#keys.on('message', (msg) => this.onKeyDatagram(msg));
@@ -191,6 +205,7 @@ export class Receiver {
       this.#subscriberFallback();
       this.#drain();
       this.#srtp.prune();
+      this.#reports?.prune();
     }, 100);
     // Bound first, so that no group rekey multicast right after the join is missed.
     await this.session?.join();
@@ -201,8 +216,13 @@ export class Receiver {
     this.#segmentKeys.close();
     clearInterval(this.#drainTimer);
     this.#drain(true);
-    await Promise.all([closeSocket(this.#media), closeSocket(this.#keys)]);
+    await Promise.all([closeSocket(this.#media), closeSocket(this.#keys), this.#reports?.close()]);
     await Promise.all(this.#opts.sinks.map((s) => s.close()));
+  }
+
+  /** A datagram from the RTCP port (port + 1): SRTCP, verified and counted; never affects the media. */
+  onRtcpDatagram(bytes: Uint8Array): void {
+    this.#reports?.onDatagram(bytes);
   }
 
   /** A datagram from the key-message port (sockets call this; so can a test or another transport). */
@@ -326,7 +346,9 @@ export class Receiver {
     if (state === undefined || (!this.#started.has(ck.ssrc) && first < state.roc * 0x10000 + state.lastSeq)) {
       this.#srtp.setStreamState(ck.ssrc, { roc: ck.roc, lastSeq: ck.seq });
     }
-    this.#srtp.addKey({ keyId: ck.keyId, masterKey: key.masterKey, masterSalt: key.masterSalt });
+    const master = { keyId: ck.keyId, masterKey: key.masterKey, masterSalt: key.masterSalt };
+    this.#srtp.addKey(master);
+    this.#reports?.addKey(master);
     this.#gate.installed(ck.keyId);
     this.#needed.delete(ck.keyId);
     // Key ids only increase: keep the newest two live, retire the rest (usable for a grace period, then zeroized).
@@ -336,6 +358,7 @@ export class Receiver {
     for (const id of this.#live) {
       if (id < newest - 1) {
         this.#srtp.retireKey(id);
+        this.#reports?.retireKey(id);
         this.#live.delete(id);
       }
     }
@@ -466,24 +489,4 @@ export class Receiver {
     const by = this.stats.rejectedByReason;
     by[reason] = (by[reason] ?? 0) + 1;
   }
-}
-
-async function bindGroup(socket: dgram.Socket, group: string, port: number, iface: string): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.bind(port, group, () => {
-      socket.off('error', reject);
-      resolve();
-    });
-  });
-  socket.addMembership(group, iface);
-  try {
-    socket.setRecvBufferSize(8 * 1024 * 1024);
-  } catch {
-    // The kernel caps it at net.core.rmem_max; the default still works at demo rates.
-  }
-}
-
-function closeSocket(s: dgram.Socket): Promise<void> {
-  return new Promise((resolve) => s.close(() => resolve()));
 }

@@ -5,6 +5,7 @@ import { randomBytes } from '../crypto/random.js';
 import { RTP_PAYLOAD_TYPE_MP2T, MP2T_CLOCK_HZ, PCR_CLOCK_HZ } from '../packet/mpegts.js';
 import { encodeRtpHeader } from '../packet/rtp-header.js';
 import { SrtpSender, srtpParams } from '../srtp/index.js';
+import { SenderReports } from './sender-reports.js';
 import { KeyServerRefusalError } from '../server/client.js';
 import { MulticastOut } from './multicast-out.js';
 import { TsChunker, pcrTicksToMs, type MediaChunk } from './ts-chunker.js';
@@ -36,12 +37,15 @@ interface Announced {
 }
 
 const RTP_SEQ_START_LIMIT = 2 ** 15; // the sender starts its sequence number below 2^15
+const DEFAULT_RTCP_INTERVAL_MS = 1000;
 
 export class Sender {
   readonly ssrc: Ssrc;
   readonly #opts: SenderOptions;
   readonly #srtp: SrtpSender;
   readonly #out: MulticastOut;
+  /** SRTCP sender reports on port + 1, unless turned off (rtcpIntervalMs 0). */
+  readonly #reports: SenderReports | undefined;
   readonly #keys = new Map<number, Promise<Announced>>();
   readonly #carousel: Announced[] = [];
   /** The newest segment_key message of each segment still on the air (at most the current and the next). */
@@ -81,6 +85,20 @@ export class Sender {
     this.#srtp = new SrtpSender(srtpParams(programme));
     if (this.#srtp.keyChange === 'phase') checkPhasePeriod(programme.cryptoPeriodMs, this.#lookaheadMs());
     this.#out = new MulticastOut(programme.group, opts.interfaceAddress, opts.ttl, opts.log);
+    const rtcpIntervalMs = opts.rtcpIntervalMs ?? DEFAULT_RTCP_INTERVAL_MS;
+    this.#reports =
+      rtcpIntervalMs === 0
+        ? undefined
+        : new SenderReports({
+            params: srtpParams(programme),
+            ssrc: this.ssrc,
+            cname: opts.cname ?? `keycast-sender-${this.ssrc}@${opts.interfaceAddress}`,
+            intervalMs: rtcpIntervalMs,
+            rtpClockRate: MP2T_CLOCK_HZ * (opts.paced ? opts.speed : 1),
+            send: (packet) => this.#out.send(packet, programme.port + 1),
+            counts: () => ({ packets: this.#packetsSent, payloadOctets: this.#tsBytesSent }),
+            log: opts.log,
+          });
   }
 
   get progress(): SenderProgress {
@@ -95,6 +113,7 @@ export class Sender {
           ? 0
           : this.#segmentOf(this.#period) - this.#segmentOf(this.#firstPeriod) + 1,
       mediaMs: this.#mediaMs,
+      reportsSent: this.#reports?.sent ?? 0,
     };
   }
 
@@ -106,6 +125,7 @@ export class Sender {
   async open(): Promise<void> {
     await this.#out.open();
     this.#carouselTimer = setInterval(() => this.#sendCarousel(), this.#opts.carouselIntervalMs);
+    this.#reports?.start();
   }
 
   /**
@@ -163,6 +183,7 @@ export class Sender {
     clearInterval(this.#carouselTimer);
     this.#closed = true;
     await this.#quiet();
+    this.#reports?.stop(); // sends a last report, so its counts are the final ones
     await this.#out.close();
   }
 
@@ -201,6 +222,7 @@ export class Sender {
     const r = this.#srtp.protect(rtp);
     if (!r.ok) throw new Error(`SRTP protect failed: ${r.reason}`);
     this.#out.send(r.packet, this.#opts.programme.port);
+    this.#reports?.noteRtp(rtpTimestampOf(rtp));
     this.#noteSegment(this.#segmentOf(period), chunk.payload.length);
     this.#packetsSent++;
     this.#bytesSent += r.packet.length;
@@ -264,11 +286,9 @@ export class Sender {
       )
       .then((issued) => {
         const a: Announced = { period, issued, announcedAtMs: performance.now() };
-        this.#srtp.addKey({
-          keyId: issued.keyId,
-          masterKey: issued.masterKey,
-          masterSalt: issued.masterSalt,
-        });
+        const key = { keyId: issued.keyId, masterKey: issued.masterKey, masterSalt: issued.masterSalt };
+        this.#srtp.addKey(key);
+        this.#reports?.addKey(key);
         if (issued.segmentKeyMessage !== undefined) {
           const segment = this.#segmentOf(period);
           this.#segmentKeyMessages.set(segment, issued.segmentKeyMessage);
@@ -323,10 +343,12 @@ export class Sender {
     const previous = this.#keyId;
     this.#overdue = undefined;
     this.#srtp.activate(next.issued.keyId);
+    this.#reports?.activate(next.issued.keyId);
     this.#keyId = next.issued.keyId;
     if (previous !== undefined) {
       this.#keysRotated++;
       this.#srtp.retire(previous);
+      this.#reports?.retire(previous);
     }
     // Past periods leave the carousel.
     for (let i = this.#carousel.length - 1; i >= 0; i--) {
@@ -395,6 +417,11 @@ function checkPhasePeriod(cryptoPeriodMs: number, lookaheadMs: number): void {
 function randomUint32(): number {
   const b = randomBytes(4);
   return new DataView(b.buffer, b.byteOffset, 4).getUint32(0);
+}
+
+/** The RTP timestamp field of a packet this sender built (fixed 12-byte header). */
+function rtpTimestampOf(rtp: Uint8Array): number {
+  return new DataView(rtp.buffer, rtp.byteOffset, 12).getUint32(4);
 }
 
 function sleep(ms: number): Promise<void> {

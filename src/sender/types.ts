@@ -38,6 +38,8 @@ export interface SenderProgress {
   /** Segments this run has sent into (a restarted sender starts after the programme's newest). */
   readonly segmentsSent: number;
   readonly mediaMs: number;
+  /** SRTCP sender reports sent on port + 1. */
+  readonly reportsSent: number;
 }
 
 /**
@@ -70,4 +72,8 @@ export interface SenderOptions {
   readonly initialSeq?: number;
   readonly log: Logger;
   readonly onProgress?: (p: SenderProgress) => void;
+  /** SRTCP sender reports on port + 1 this often; 0 turns RTCP off. Default 1000. */
+  readonly rtcpIntervalMs?: number;
+  /** The RTCP CNAME (RFC 3550 §6.5.1); default keycast-sender-<ssrc>@<interface>. */
+  readonly cname?: string;
 }

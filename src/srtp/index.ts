@@ -17,3 +17,12 @@ export { SRTP_MAX_INDEX, estimateSrtpIndex, rocOfIndex, seqOfIndex, srtpIndex } 
 export type { MkiLengthBytes, SrtpMasterKey, SrtpRejectReason, SrtpStreamState } from './types.js';
 export { srtpParams, type SrtpParams } from './params.js';
 export { KEY_CHANGE_MODES, keyPhaseOf, type KeyChangeMode, type KeyPhase } from '../packet/key-phase.js';
+export { SrtcpSender } from './srtcp-sender.js';
+export type { SrtcpProtectResult, SrtcpSendRejectReason, SrtcpSenderOptions } from './srtcp-sender.js';
+export {
+  SRTCP_DEFAULT_REPLAY_WINDOW_PACKETS,
+  SRTCP_REJECT_REASONS,
+  SrtcpReceiver,
+} from './srtcp-receiver.js';
+export type { SrtcpReceiverOptions, SrtcpRejectReason, SrtcpUnprotectResult } from './srtcp-receiver.js';
+export { SRTCP_MAX_INDEX } from '../crypto/srtcp-transform.js';

@@ -55,7 +55,7 @@ describe('RFC 6188 vectors', () => {
 describe('AES_256_CM_HMAC_SHA1_80 profile', () => {
   const p = SRTP_PROFILES.AES_256_CM_HMAC_SHA1_80;
 
-  it('declares the sizes of RFC 6188 and has no SRTCP transform yet', () => {
+  it('declares the sizes of RFC 6188, and SRTCP with the same cipher and an 80-bit tag', () => {
     expect(p).toMatchObject({
       masterKeyBytes: 32,
       masterSaltBytes: 14,
@@ -63,7 +63,12 @@ describe('AES_256_CM_HMAC_SHA1_80 profile', () => {
       cipherOverheadBytes: 0,
       maxPacketsPerKey: 2 ** 48,
     });
-    expect('createSrtcpTransform' in p).toBe(false);
+    const srtcp = p.createSrtcpTransform(new Uint8Array(32), new Uint8Array(14));
+    expect({ tag: srtcp.authTagBytes, overhead: srtcp.cipherOverheadBytes }).toEqual({
+      tag: 10,
+      overhead: 0,
+    });
+    srtcp.zeroize();
     expect(() => p.createTransform(new Uint8Array(16), new Uint8Array(14))).toThrow(
       'AES_256_CM_HMAC_SHA1_80: masterKey must be 32 bytes, got 16',
     );

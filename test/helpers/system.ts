@@ -157,6 +157,8 @@ export interface SendOptions {
   readonly speed?: number;
   readonly leadMs?: number;
   readonly initialSeq?: number;
+  /** SRTCP sender reports this often (0 = off); default the Sender's (1000 ms). */
+  readonly rtcpIntervalMs?: number;
 }
 
 /** Runs a real Sender (in this process) with a sender client of `system`, over the loopback group. */
@@ -179,6 +181,7 @@ export async function sendMedia(
     ttl: 0,
     log: quietLog,
     ...(o.initialSeq !== undefined && { initialSeq: o.initialSeq }),
+    ...(o.rtcpIntervalMs !== undefined && { rtcpIntervalMs: o.rtcpIntervalMs }),
     issueContentKey: async (req) =>
       orThrow(await sender.client.issueContentKey({ programmeId: system.programme.id, ...req })),
   });

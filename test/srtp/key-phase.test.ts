@@ -103,7 +103,7 @@ describe('the original packet back, bit for bit', () => {
     for (const keyId of [10, 11]) {
       for (const c of cases) {
         it(`${profile}, phase ${keyId % 2}: ${c.name}`, () => {
-          const key = testKey(keyId);
+          const key = testKey(keyId, profile);
           const sender = phaseSender([key], profile);
           const receiver = phaseReceiver([key], profile);
           const input = Uint8Array.from(c.packet);
@@ -245,7 +245,7 @@ describe('property: random payloads, padding and switch points', () => {
         fc.integer({ min: 0, max: 7 }),
         fc.constantFrom(...SRTP_PROFILE_NAMES),
         (specs, shuffleSeed, profile) => {
-          const keys = Array.from({ length: specs.length + 1 }, (_, i) => testKey(i + 1));
+          const keys = Array.from({ length: specs.length + 1 }, (_, i) => testKey(i + 1, profile));
           const sender = phaseSender([keys[0]!], profile);
           let active = 0;
           const sent = specs.map((s, seq) => {

@@ -6,7 +6,8 @@
 //   E = 1: AAD = header ‖ E‖index word; the rest of the compound packet is encrypted.
 //   E = 0: AAD = the whole compound packet ‖ E‖index word; nothing is encrypted, the tag still follows.
 //
-// Every per-packet GCM call goes through a `GcmPrimitive`, so a native one can replace node:crypto's.
+// Every per-packet GCM call goes through a `GcmPrimitive`: the native addon's (src/crypto/native.ts, one call into
+// OpenSSL with the key schedule kept) when it is loaded, else node:crypto's.
 
 import { LABEL_RTCP_ENCRYPTION, LABEL_RTCP_SALT, LABEL_RTP_ENCRYPTION, LABEL_RTP_SALT } from './aes-cm.js';
 import {
@@ -20,6 +21,7 @@ import {
   writeSrtpGcmIv,
 } from './aes-gcm.js';
 import type { GcmPrimitive, GcmSessionKeys } from './aes-gcm.js';
+import { createNativeAesGcm } from './native.js';
 import {
   SRTCP_CLEAR_HEADER_BYTES,
   SRTCP_INDEX_WORD_BYTES,
@@ -46,20 +48,41 @@ export function deriveSrtcpGcmKeys(masterKey: Uint8Array, masterSalt: Uint8Array
   });
 }
 
-/** Private copies of the session key and salt, zeroized together. */
+/** The addon's GCM for this one key, as a GcmPrimitive (its key argument is the same key); undefined without it. */
+function nativeGcm(key: Uint8Array): { gcm: GcmPrimitive; free: () => void } | undefined {
+  const n = createNativeAesGcm(key);
+  if (n === undefined) return undefined;
+  return {
+    gcm: {
+      seal: (_key, iv, aad, plaintext, out, tagOut) => n.seal(iv, aad, plaintext, out, tagOut),
+      // The addon throws on a tag of the wrong length; a packet's tag is untrusted, so that is a plain failure.
+      open: (_key, iv, aad, ciphertext, tag, out) =>
+        tag.byteLength === GCM_TAG_BYTES && n.open(iv, aad, ciphertext, tag, out),
+    },
+    free: () => n.free(),
+  };
+}
+
+/** Private copies of the session key and salt, and the GCM that uses them, zeroized together. */
 class GcmKeyHolder {
   readonly key: Uint8Array;
   readonly salt: Uint8Array;
   readonly iv = new Uint8Array(GCM_IV_BYTES);
+  readonly gcm: GcmPrimitive;
+  readonly #free: () => void;
   #zeroized = false;
 
-  constructor(keys: GcmSessionKeys) {
+  /** `gcm` given: that one (tests); else the native addon's when loaded, else node:crypto's. */
+  constructor(keys: GcmSessionKeys, gcm: GcmPrimitive | undefined) {
     aesGcmCipherName(keys.key.byteLength);
     if (keys.salt.byteLength !== GCM_SALT_BYTES) {
       throw new RangeError(`AES-GCM session salt must be 12 bytes, got ${keys.salt.byteLength}`);
     }
     this.key = Uint8Array.from(keys.key);
     this.salt = Uint8Array.from(keys.salt);
+    const native = gcm === undefined ? nativeGcm(this.key) : undefined;
+    this.gcm = gcm ?? native?.gcm ?? NODE_GCM;
+    this.#free = native?.free ?? (() => {});
   }
 
   checkLive(what: string): void {
@@ -67,6 +90,7 @@ class GcmKeyHolder {
   }
 
   zeroize(): void {
+    if (!this.#zeroized) this.#free();
     this.key.fill(0);
     this.salt.fill(0);
     this.iv.fill(0);
@@ -81,9 +105,9 @@ export class AeadAesGcmTransform implements SrtpTransform {
   readonly #gcm: GcmPrimitive;
 
   /** From session keys (the RFC 7714 §16 vectors give these); profiles use deriveSrtpGcmKeys first. */
-  constructor(keys: GcmSessionKeys, gcm: GcmPrimitive = NODE_GCM) {
-    this.#keys = new GcmKeyHolder(keys);
-    this.#gcm = gcm;
+  constructor(keys: GcmSessionKeys, gcm?: GcmPrimitive) {
+    this.#keys = new GcmKeyHolder(keys, gcm);
+    this.#gcm = this.#keys.gcm;
   }
 
   protect(
@@ -158,9 +182,9 @@ export class AeadAesGcmSrtcpTransform implements SrtcpTransform {
   readonly #aad = new Uint8Array(SRTCP_CLEAR_HEADER_BYTES + SRTCP_INDEX_WORD_BYTES);
 
   /** From session keys (the RFC 7714 §17 vectors give these); profiles use deriveSrtcpGcmKeys first. */
-  constructor(keys: GcmSessionKeys, gcm: GcmPrimitive = NODE_GCM) {
-    this.#keys = new GcmKeyHolder(keys);
-    this.#gcm = gcm;
+  constructor(keys: GcmSessionKeys, gcm?: GcmPrimitive) {
+    this.#keys = new GcmKeyHolder(keys, gcm);
+    this.#gcm = this.#keys.gcm;
   }
 
   protect(

@@ -37,7 +37,7 @@ const SRTPDEC_SUITES: Record<KeysExport['profile'], readonly [string, string]> =
 };
 
 /** srtpdec caps from a keys export: the first key as srtp-key/mki, the others as srtp-keyN/mkiN. */
-function srtpdecCaps(ex: KeysExport, ssrc: number): string {
+function srtpdecCaps(ex: KeysExport, ssrc: number, roc = ex.keys[0]!.roc): string {
   const [cipher, auth] = SRTPDEC_SUITES[ex.profile];
   const keys = ex.keys.map((k, i) => {
     const n = i === 0 ? '' : String(i + 1);
@@ -55,9 +55,16 @@ function srtpdecCaps(ex: KeysExport, ssrc: number): string {
     `srtp-auth=(string)${auth}`,
     `srtcp-cipher=(string)${cipher}`,
     `srtcp-auth=(string)${auth}`,
-    `roc=(uint)${ex.keys[0]!.roc}`,
+    `roc=(uint)${roc}`,
   ].join(',');
 }
+
+const PACKETS = 500;
+const TS_PER_RTP = 7 * 188;
+/** Packets sent before the sequence number wraps. */
+const WRAP_AFTER = 136;
+/** Where the late srtpdec starts: after the wrap, and after at least one key change. */
+const LATE_START = 300;
 
 const PROFILES = [
   'AES_CM_128_HMAC_SHA1_80',
@@ -75,25 +82,11 @@ describe.skipIf(skipWithout(GST)).each(PROFILES)(
     });
     afterAll(async () => system.close());
 
-    it('across key changes and the sequence wrap, byte-identical through rtpmp2tdepay', async () => {
-      const sender = await system.enrol('encoder', 'sender');
-      const media = await sampleSlice(500); // ≈ 5.5 s of the sample
-      const capture = await captureGroup(system);
-      // Start just below the wrap so the stream crosses 65535 → 0 (ROC 0 → 1).
-      const { progress, ssrc } = await sendMedia(system, sender, media, { speed: 4, initialSeq: 65_400 });
-      await new Promise((r) => setTimeout(r, 200));
-      await capture.close();
-      expect(progress.packetsSent).toBe(500);
-      expect(capture.packets.length).toBe(500);
-
-      const ex = await exportContentKeys(system.store, system.secrets, asProgrammeId(system.programme.id));
-      expect(ex.profile).toBe(profile);
-      expect(ex.keys.length).toBeGreaterThanOrEqual(3); // at least two key changes
-      expect(new Set(ex.keys.map((k) => k.segment)).size).toBeGreaterThanOrEqual(2);
-
-      const input = join(system.dir, 'capture.rtps');
-      const output = join(system.dir, 'gst.ts');
-      writeFileSync(input, frameRfc4571(capture.packets));
+    /** srtpdec over captured packets (RFC 4571 framed in a file), through rtpmp2tdepay: the TS bytes out. */
+    function srtpdec(packets: readonly Uint8Array[], caps: string, name: string): Buffer {
+      const input = join(system.dir, `${name}.rtps`);
+      const output = join(system.dir, `${name}.ts`);
+      writeFileSync(input, frameRfc4571(packets));
       const gst = spawnSync(
         GST,
         [
@@ -101,7 +94,7 @@ describe.skipIf(skipWithout(GST)).each(PROFILES)(
           'filesrc',
           `location=${input}`,
           '!',
-          srtpdecCaps(ex, ssrc),
+          caps,
           '!',
           'rtpstreamdepay',
           '!',
@@ -115,9 +108,40 @@ describe.skipIf(skipWithout(GST)).each(PROFILES)(
         { encoding: 'utf8', timeout: 60_000 },
       );
       expect(gst.status, gst.stderr).toBe(0);
-      const decrypted = readFileSync(output);
-      expect(decrypted.length).toBe(media.length);
-      expect(decrypted.equals(Buffer.from(media))).toBe(true);
+      return readFileSync(output);
+    }
+
+    it('across three key changes and the sequence wrap, byte-identical through rtpmp2tdepay; and a srtpdec started after the wrap, given ROC 1', async () => {
+      const sender = await system.enrol('encoder', 'sender');
+      const media = await sampleSlice(PACKETS); // ≈ 5.5 s of the sample, 7 TS packets per RTP packet
+      expect(media.length).toBe(PACKETS * TS_PER_RTP);
+      const capture = await captureGroup(system);
+      // Start just below the wrap so the stream crosses 65535 → 0 (ROC 0 → 1) after WRAP_AFTER packets.
+      const { progress, ssrc } = await sendMedia(system, sender, media, {
+        speed: 4,
+        initialSeq: 0x10000 - WRAP_AFTER,
+      });
+      await new Promise((r) => setTimeout(r, 200));
+      await capture.close();
+      expect(progress.packetsSent).toBe(PACKETS);
+      expect(capture.packets.length).toBe(PACKETS);
+
+      const ex = await exportContentKeys(system.store, system.secrets, asProgrammeId(system.programme.id));
+      expect(ex.profile).toBe(profile);
+      expect(ex.keys.length).toBeGreaterThanOrEqual(4); // at least three key changes, each signalled by the MKI
+      expect(new Set(ex.keys.map((k) => k.segment)).size).toBeGreaterThanOrEqual(2);
+
+      const whole = srtpdec(capture.packets, srtpdecCaps(ex, ssrc), 'whole');
+      expect(whole.length).toBe(media.length);
+      expect(whole.equals(Buffer.from(media))).toBe(true);
+
+      // A receiver that starts LATE_START packets in, well past the wrap: it is told ROC 1 (what keycast's key
+      // messages carry), and must give exactly the rest of the stream.
+      expect(capture.packets[LATE_START]!.readUInt16BE(2)).toBe(LATE_START - WRAP_AFTER);
+      const late = srtpdec(capture.packets.slice(LATE_START), srtpdecCaps(ex, ssrc, 1), 'late');
+      const rest = Buffer.from(media.subarray(LATE_START * TS_PER_RTP));
+      expect(late.length).toBe(rest.length);
+      expect(late.equals(rest)).toBe(true);
     });
   },
 );

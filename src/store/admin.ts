@@ -163,7 +163,12 @@ export async function createProgramme(store: Store, input: ProgrammeInput): Prom
     Number.isInteger(keyPort) && keyPort >= 1 && keyPort <= 65535,
     `key port must be 1..65535, got ${keyPort}`,
   );
+  check(
+    Number.isInteger(port) && port <= 65534,
+    `port must leave room for SRTCP on port + 1 (RFC 3550 §11), got ${port}`,
+  );
   check(keyPort !== port, 'key port must differ from the media port');
+  check(keyPort !== port + 1, `key port ${keyPort} is the SRTCP port (media port + 1); choose another`);
   const profile = input.profile ?? DEFAULT_PROFILE;
   check(isKeyMessageProfile(profile), `unknown SRTP profile ${profile}`);
   check(isSrtpProfileName(profile), `SRTP profile ${profile} is not implemented by this keycast`);
@@ -201,11 +206,13 @@ export async function createProgramme(store: Store, input: ProgrammeInput): Prom
       const group = canonicalGroup(input.group);
       for (const other of await tx.programmes.list()) {
         if (canonicalGroup(other.group) !== group) continue;
-        const clash = [port, keyPort].find((x) => x === other.port || x === other.keyPort);
+        // Every programme uses three ports of its group: media, SRTCP (media + 1) and keys.
+        const theirs = [other.port, other.port + 1, other.keyPort];
+        const clash = [port, port + 1, keyPort].find((x) => theirs.includes(x));
         check(
           clash === undefined,
           `${input.group} port ${clash} is already used by programme ${other.id} (${other.name}: media ` +
-            `${other.port}, keys ${other.keyPort}); choose another group or ports, or allow a shared group (--allow-shared-group)`,
+            `${other.port}, SRTCP ${other.port + 1}, keys ${other.keyPort}); choose another group or ports, or allow a shared group (--allow-shared-group)`,
         );
       }
     }

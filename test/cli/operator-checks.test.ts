@@ -104,7 +104,7 @@ describe('programme create', () => {
     expect([clash.code, clash.stderr]).toEqual([
       1,
       expect.stringContaining(
-        '239.255.0.1 port 5006 is already used by programme 1 (eve: media 5004, keys 5006)',
+        '239.255.0.1 port 5006 is already used by programme 1 (eve: media 5004, SRTCP 5005, keys 5006)',
       ),
     ]);
     const shared = await keycast(...p, '--port', '5004', '--allow-shared-group', ...d);

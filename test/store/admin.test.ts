@@ -107,17 +107,23 @@ describe('operator operations', () => {
     expect((await store.transact((tx) => tx.log.range(1, 10))).map((r) => r.event)).toEqual(['enrol']);
   });
 
-  it('refuses a programme whose group and port (media or key) another programme uses', async () => {
+  it('refuses a programme whose group and port (media, SRTCP or key) another programme uses', async () => {
     const { store } = await dataDir();
     const svc = await createService(store, { name: 'news' });
     const base = { serviceId: svc.id, name: 'x', group: '239.255.0.1', port: 5004 }; // keys on 5006
     const first = await createProgramme(store, base);
     await expect(createProgramme(store, base)).rejects.toThrow(
-      '239.255.0.1 port 5004 is already used by programme 1 (x: media 5004, keys 5006)',
+      '239.255.0.1 port 5004 is already used by programme 1 (x: media 5004, SRTCP 5005, keys 5006)',
     );
     await expect(createProgramme(store, { ...base, port: 5006, keyPort: 5008 })).rejects.toThrow(/port 5006/);
     await expect(createProgramme(store, { ...base, port: 5002 })).rejects.toThrow(/port 5004/); // its key port
     await expect(createProgramme(store, { ...base, port: 5010, keyPort: 5004 })).rejects.toThrow(/port 5004/);
+    // SRTCP takes media port + 1: neither side's may clash, and a programme's key port is never its own.
+    await expect(createProgramme(store, { ...base, port: 5000, keyPort: 5005 })).rejects.toThrow(/port 5005/);
+    await expect(createProgramme(store, { ...base, port: 5003, keyPort: 5000 })).rejects.toThrow(/port 5004/);
+    await expect(createProgramme(store, { ...base, port: 6000, keyPort: 6001 })).rejects.toThrow(
+      'key port 6001 is the SRTCP port (media port + 1); choose another',
+    );
     // Other ports on the group, or the same ports on another group, are fine.
     expect((await createProgramme(store, { ...base, port: 5008 })).id).toBe(2);
     expect((await createProgramme(store, { ...base, group: '239.255.0.2' })).id).toBe(3);

@@ -5,7 +5,8 @@
 // Per case: no exception; a rejection has a receiver reason and leaves the stream state (ROC and highest sequence
 // per SSRC) and the key ring as they were; a packet is accepted only if it is the sender's original, once; every
 // valid packet decrypts to the sender's original bytes even after any amount of garbage, and a repeat of one is
-// refused as a replay (the replay window still remembers it).
+// refused as a replay (the replay window still remembers it); a packet that authenticates but has impossible
+// padding is refused as bad_padding and changes nothing.
 import { asKeyId, asSsrc, type KeyId, type Ssrc } from '../../src/ids.js';
 import {
   SRTP_PROFILE_NAMES,
@@ -17,7 +18,9 @@ import {
   type SrtpProfileName,
   type SrtpRejectReason,
 } from '../../src/srtp/index.js';
-import { mutate, randomInput, type Field } from '../mutate.js';
+import { decodeRtpHeader } from '../../src/packet/rtp-header.js';
+import { mkiOfKeyId, writeSrtpMki } from '../../src/packet/srtp-trailer.js';
+import { concat, mutate, randomInput, type Field } from '../mutate.js';
 import type { Prng } from '../prng.js';
 import { randomRtpPacket, rtpFields } from '../rtp-packets.js';
 import {
@@ -55,7 +58,8 @@ interface Sent {
   delivered: boolean;
 }
 
-type Expect = { kind: 'valid'; sent: Sent } | { kind: 'repeat'; sent: Sent } | { kind: 'garbage' };
+type Expect =
+  { kind: 'valid'; sent: Sent } | { kind: 'repeat'; sent: Sent } | { kind: 'rogue' } | { kind: 'garbage' };
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;
@@ -72,6 +76,7 @@ class Lane {
   readonly keyIds: KeyId[] = [];
   #clockMs = 0;
   #protected = 0;
+  #activeKey: SrtpMasterKey | undefined;
 
   constructor(
     rng: Prng,
@@ -106,6 +111,7 @@ class Lane {
     };
     this.sender.addKey(key);
     this.sender.activate(keyId);
+    this.#activeKey = key;
     this.receiver.addKey(key);
     this.keyIds.push(keyId);
     // Two keys live at a time; the one before is retired (a grace period, then zeroized); the sender drops it.
@@ -138,6 +144,39 @@ class Lane {
 
   sentAs(ssrc: number, index: number): Sent | undefined {
     return this.#byIndex.get(`${ssrc}:${index}`);
+  }
+
+  /**
+   * A packet under the active key with P=1 and a padding count that cannot be (0, or past the payload): what only
+   * a broken or hostile key holder makes (SrtpSender refuses it). It authenticates, so it reaches the checks after
+   * the tag, the last before the stream state moves: it must be refused as bad_padding and move nothing.
+   */
+  rogue(rng: Prng): Uint8Array {
+    const ssrc = rng.pick(this.ssrcs);
+    const index = this.highestIndex(ssrc) + 1 + rng.below(3);
+    const made = randomRtpPacket(rng, { ssrc, seq: index % 0x10000, maxPayloadBytes: 200 });
+    const decoded = decodeRtpHeader(made);
+    if (!decoded.ok) throw new Error('fuzz set-up: a made RTP packet does not parse');
+    // At least one byte after the header, for the padding count to live in.
+    const rtp = made.length > decoded.headerLengthBytes ? made : concat(made, new Uint8Array(1));
+    const afterHeader = rtp.length - decoded.headerLengthBytes;
+    rtp[0] = rtp[0]! | 0x20;
+    rtp[rtp.length - 1] = afterHeader >= 255 || rng.chance(0.5) ? 0 : rng.between(afterHeader + 1, 255);
+    const key = this.#activeKey!;
+    const t = srtpProfile(this.profile).createTransform(key.masterKey, key.masterSalt);
+    const authenticatedBytes = rtp.length + t.cipherOverheadBytes;
+    const out = new Uint8Array(authenticatedBytes + this.mkiLengthBytes + t.authTagBytes);
+    t.protect(
+      rtp,
+      decoded.headerLengthBytes,
+      ssrc,
+      index,
+      out.subarray(0, authenticatedBytes),
+      out.subarray(authenticatedBytes + this.mkiLengthBytes),
+    );
+    writeSrtpMki(mkiOfKeyId(key.keyId, this.mkiLengthBytes), this.mkiLengthBytes, out, authenticatedBytes);
+    t.zeroize();
+    return out;
   }
 
   advanceClock(): void {
@@ -216,6 +255,10 @@ function setup(rng: Prng): FuzzInstance {
         return sent.srtp;
       }
     }
+    if (roll < 7) {
+      expect = { kind: 'rogue' };
+      return lane.rogue(r);
+    }
     expect = { kind: 'garbage' };
     const src = lane.source(r);
     if (src === undefined || r.chance(0.04)) return randomInput(r, 1500);
@@ -236,7 +279,10 @@ function setup(rng: Prng): FuzzInstance {
       );
       check(!sent.delivered, () => `${lane.name}: accepted index ${r.index} of SSRC ${r.ssrc} twice`);
       check(r.payloadStart <= r.payloadEnd && r.payloadEnd <= r.packet.length, () => 'payload bounds wrong');
-      check(expect.kind !== 'repeat', () => `${lane.name}: a repeated packet was accepted`);
+      check(
+        expect.kind === 'valid' || expect.kind === 'garbage',
+        () => `${lane.name}: a ${expect.kind} packet was accepted`,
+      );
       sent.delivered = true;
       lane.advanceClock();
       return ACCEPTED;
@@ -254,6 +300,8 @@ function setup(rng: Prng): FuzzInstance {
     }
     if (expect.kind === 'repeat')
       check(r.reason === 'replay', () => `${lane.name}: a repeat gave ${r.reason}`);
+    if (expect.kind === 'rogue')
+      check(r.reason === 'bad_padding', () => `${lane.name}: bad padding gave ${r.reason}`);
     return rejected(r.reason);
   }
 

@@ -22,6 +22,8 @@ import { concat, type Field } from './mutate.js';
 import type { Prng } from './prng.js';
 
 export const NOW_MS = 1_800_000_000_000;
+/** How long a made message stays valid: short, so that a gate forgets old ones as its clock moves on. */
+export const VALID_FOR_MS = 2_000;
 export const PROGRAMME_ID = 3;
 export const SERVICE_ID = 9;
 export const PERIOD = '2027-01';
@@ -58,7 +60,7 @@ export type Made =
   | { readonly type: 'segment_key'; readonly bytes: Uint8Array }
   | { readonly type: 'group_rekey'; readonly bytes: Uint8Array };
 
-export function contentKeyMessage(rng: Prng, keys: KeyMessageKeys, messageSeq: number): Made {
+export function contentKeyMessage(rng: Prng, keys: KeyMessageKeys, messageSeq: number, nowMs = NOW_MS): Made {
   const profile: KeyMessageProfile = rng.pick(KEY_MESSAGE_PROFILE_NAMES);
   const p = KEY_MESSAGE_PROFILES[profile];
   const ck = { masterKey: rng.bytes(p.masterKeyLengthBytes), masterSalt: rng.bytes(p.masterSaltLengthBytes) };
@@ -76,15 +78,15 @@ export function contentKeyMessage(rng: Prng, keys: KeyMessageKeys, messageSeq: n
       type: 'content_key',
       programmeId: PROGRAMME_ID,
       messageSeq,
-      issuedAtMs: NOW_MS,
+      issuedAtMs: nowMs,
       keyId,
       ssrc: asSsrc(rng.u32()),
       roc: rng.below(4),
       seq: rng.below(0x10000),
       profile,
       mkiLengthBytes: rng.below(5),
-      activatesAtMs: NOW_MS,
-      expiresAtMs: NOW_MS + 60_000,
+      activatesAtMs: nowMs,
+      expiresAtMs: nowMs + VALID_FOR_MS,
       entries: [
         { wrapKind: 'psk', wrapKeyId: SEGMENT, epoch: SEGMENT_EPOCH, wrapped: psk },
         { wrapKind: 'group', wrapKeyId: GROUP_KEY_WRAP_KEY_ID, epoch: GROUP_EPOCH & 0xffff, wrapped: group },
@@ -98,7 +100,7 @@ export function contentKeyMessage(rng: Prng, keys: KeyMessageKeys, messageSeq: n
   return { type: 'content_key', bytes, ck };
 }
 
-export function segmentKeyMessage(rng: Prng, keys: KeyMessageKeys, messageSeq: number): Made {
+export function segmentKeyMessage(rng: Prng, keys: KeyMessageKeys, messageSeq: number, nowMs = NOW_MS): Made {
   const ctx = { programmeId: PROGRAMME_ID, segment: SEGMENT, epoch: SEGMENT_EPOCH };
   const underService = wrapSegmentKeyUnderServiceKey(keys.serviceKey, keys.psk, {
     ...ctx,
@@ -111,11 +113,11 @@ export function segmentKeyMessage(rng: Prng, keys: KeyMessageKeys, messageSeq: n
       type: 'segment_key',
       programmeId: PROGRAMME_ID,
       messageSeq,
-      issuedAtMs: NOW_MS,
+      issuedAtMs: nowMs,
       segment: SEGMENT,
       epoch: SEGMENT_EPOCH,
-      activatesAtMs: NOW_MS,
-      expiresAtMs: NOW_MS + 60_000,
+      activatesAtMs: nowMs,
+      expiresAtMs: nowMs + VALID_FOR_MS,
       entries: [
         { wrapKind: 'service', wrapKeyId: SERVICE_ID, epoch: periodNumber(PERIOD), wrapped: underService },
         ...(rng.chance(0.5)

@@ -20,6 +20,7 @@ import {
   keyMessageKeys,
   NOW_MS,
   PERIOD,
+  VALID_FOR_MS,
   PROGRAMME_ID,
   resign,
   SEGMENT,
@@ -73,16 +74,18 @@ class WatchedGate {
   readonly gate: KeyMessageGate;
   readonly keyIds: KeyId[] = [];
 
-  constructor(keys: KeyMessageKeys) {
+  constructor(keys: KeyMessageKeys, now: () => number) {
     const open = keyMessageOpener(keys.serverPublicKey, {
       clientId: SELF_CLIENT_ID,
       clientKey: keys.clientKey,
     });
-    this.gate = new KeyMessageGate(asProgrammeId(PROGRAMME_ID), open, () => NOW_MS);
+    this.gate = new KeyMessageGate(asProgrammeId(PROGRAMME_ID), open, now);
   }
 
   admitted(r: GateResult): void {
     if (r.kind !== 'accepted') return;
+    // As a receiver does once it holds the key: the pending list stays short, as in production.
+    this.gate.installed(r.key.keyId);
     this.keyIds.push(r.key.keyId);
     if (this.keyIds.length > KEPT_MESSAGES) this.keyIds.shift();
   }
@@ -129,8 +132,10 @@ type Expect = { kind: 'valid'; made: Made } | { kind: 'repeat' } | { kind: 'garb
 
 function setup(rng: Prng): FuzzInstance {
   const keys = keyMessageKeys(rng);
-  const main = new WatchedGate(keys);
-  const resigned = new WatchedGate(keys);
+  // The clock moves on with every valid message, so old messages expire and the gate forgets them, as in production.
+  let nowMs = NOW_MS;
+  const main = new WatchedGate(keys, () => nowMs);
+  const resigned = new WatchedGate(keys, () => nowMs);
   const admitted: Uint8Array[] = [];
   const admittedHex = new Set<string>();
   let nextSeq = 1;
@@ -140,9 +145,9 @@ function setup(rng: Prng): FuzzInstance {
     const seq = nextSeq++;
     const kind = r.below(3);
     return kind === 0
-      ? contentKeyMessage(r, keys, seq)
+      ? contentKeyMessage(r, keys, seq, nowMs)
       : kind === 1
-        ? segmentKeyMessage(r, keys, seq)
+        ? segmentKeyMessage(r, keys, seq, nowMs)
         : groupRekeyMessage(r, keys, seq);
   };
 
@@ -185,6 +190,7 @@ function setup(rng: Prng): FuzzInstance {
     if (expect.kind === 'valid') {
       checkOpensRight(r, expect.made, keys);
       admit(input);
+      nowMs += VALID_FOR_MS / 200;
       return ACCEPTED;
     }
     if (expect.kind === 'repeat') check(r.kind === 'duplicate', () => `a repeat gave ${r.kind}`);

@@ -1,23 +1,29 @@
 // SRTP unprotect through the real receiver (src/srtp/receiver.ts): real keys, valid packets made by the real sender
 // (key changes by MKI, a sequence wrap, a 48-bit index, reordering), fed in order between mutants of them and random
-// datagrams, for every profile in the registry and MKI lengths 0, 1 and 4.
+// datagrams, for every profile in the registry and MKI lengths 0, 1 and 4; and in phase mode (docs/key-phase.md: no
+// MKI, the wire P bit is the key id's low bit), where originals that really have padding verify on the second try
+// with P=1, keys rotate across the two phases, and a flipped P bit names the other key.
 //
 // Per case: no exception; a rejection has a receiver reason and leaves the stream state (ROC and highest sequence
 // per SSRC) and the key ring as they were; a packet is accepted only if it is the sender's original, once; every
 // valid packet decrypts to the sender's original bytes even after any amount of garbage, and a repeat of one is
 // refused as a replay (the replay window still remembers it); a packet that authenticates but has impossible
-// padding is refused as bad_padding and changes nothing.
+// padding is refused as bad_padding and changes nothing; in phase mode a valid packet with its P bit flipped is
+// refused (auth_fail, or unknown_key carrying the phase it named).
 import { asKeyId, asSsrc, type KeyId, type Ssrc } from '../../src/ids.js';
 import {
   SRTP_PROFILE_NAMES,
   SrtpReceiver,
   SrtpSender,
+  keyPhaseOf,
   srtpProfile,
+  type KeyChangeMode,
   type MkiLengthBytes,
   type SrtpMasterKey,
   type SrtpProfileName,
   type SrtpRejectReason,
 } from '../../src/srtp/index.js';
+import { readPaddingBit, writePaddingBit } from '../../src/packet/key-phase.js';
 import { decodeRtpHeader } from '../../src/packet/rtp-header.js';
 import { mkiOfKeyId, writeSrtpMki } from '../../src/packet/srtp-trailer.js';
 import { concat, mutate, randomInput, type Field } from '../mutate.js';
@@ -45,6 +51,8 @@ const RECEIVER_REASONS: ReadonlySet<SrtpRejectReason> = new Set([
 const MKI_LENGTHS: readonly MkiLengthBytes[] = [0, 1, 4];
 const PACKETS_PER_KEY = 100;
 const RETIRE_GRACE_MS = 1000;
+/** Phase mode: shorter than a key's life, so a retired phase expires and names no key for a while. */
+const PHASE_RETIRE_GRACE_MS = 20;
 const RECENT_PACKETS = 128;
 /** A repeat of a packet this close behind the stream's highest index is surely inside the window (128). */
 const SURELY_IN_WINDOW = 64;
@@ -55,11 +63,23 @@ interface Sent {
   readonly srtp: Uint8Array;
   readonly ssrc: Ssrc;
   readonly index: number;
+  readonly keyId: KeyId;
   delivered: boolean;
 }
 
 type Expect =
-  { kind: 'valid'; sent: Sent } | { kind: 'repeat'; sent: Sent } | { kind: 'rogue' } | { kind: 'garbage' };
+  | { kind: 'valid'; sent: Sent }
+  | { kind: 'repeat'; sent: Sent }
+  | { kind: 'rogue' }
+  | { kind: 'flippedPhase' }
+  | { kind: 'garbage' };
+
+/** The lanes: every MKI length in MKI mode, and phase mode (which takes no MKI). */
+const LANE_MODES: readonly { keyChange: KeyChangeMode; mkiLengthBytes: MkiLengthBytes }[] = [
+  ...MKI_LENGTHS.map((mkiLengthBytes) => ({ keyChange: 'mki' as const, mkiLengthBytes })),
+  { keyChange: 'phase', mkiLengthBytes: 0 },
+];
+const RTP_PADDING_BIT = 0x20;
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;
@@ -82,13 +102,15 @@ class Lane {
     rng: Prng,
     readonly profile: SrtpProfileName,
     readonly mkiLengthBytes: MkiLengthBytes,
+    readonly keyChange: KeyChangeMode,
   ) {
-    this.name = `${profile}/mki${mkiLengthBytes}`;
-    this.sender = new SrtpSender({ profile, mkiLengthBytes });
+    this.name = keyChange === 'phase' ? `${profile}/phase` : `${profile}/mki${mkiLengthBytes}`;
+    this.sender = new SrtpSender({ profile, mkiLengthBytes, keyChange });
     this.receiver = new SrtpReceiver({
       profile,
       mkiLengthBytes,
-      retireGraceMs: RETIRE_GRACE_MS,
+      keyChange,
+      retireGraceMs: keyChange === 'phase' ? PHASE_RETIRE_GRACE_MS : RETIRE_GRACE_MS,
       now: () => this.#clockMs,
     });
     this.#newKey(rng, asKeyId(rng.between(1, 0xffff_fff0)));
@@ -109,17 +131,30 @@ class Lane {
       masterKey: rng.bytes(p.masterKeyBytes),
       masterSalt: rng.bytes(p.masterSaltBytes),
     };
-    this.sender.addKey(key);
-    this.sender.activate(keyId);
-    this.#activeKey = key;
-    this.receiver.addKey(key);
-    this.keyIds.push(keyId);
-    // Two keys live at a time; the one before is retired (a grace period, then zeroized); the sender drops it.
-    const old = this.keyIds.at(-3);
-    if (old !== undefined) {
-      this.receiver.retireKey(old);
-      this.sender.retire(old);
+    if (this.keyChange === 'phase') {
+      // One key per phase. The sender drops the key whose phase the new one takes; the receiver's new key
+      // replaces it (zeroized at once), and the key before it is retired: once its grace period is over, its
+      // phase names no key until the next one arrives (unknown_key with the phase).
+      const samePhase = this.keyIds.at(-2);
+      if (samePhase !== undefined) this.sender.retire(samePhase);
+      this.sender.addKey(key);
+      this.sender.activate(keyId);
+      this.receiver.addKey(key);
+      const previous = this.keyIds.at(-1);
+      if (previous !== undefined) this.receiver.retireKey(previous);
+    } else {
+      this.sender.addKey(key);
+      this.sender.activate(keyId);
+      this.receiver.addKey(key);
+      // Two keys live at a time; the one before is retired (a grace period, then zeroized); the sender drops it.
+      const old = this.keyIds.at(-2);
+      if (old !== undefined) {
+        this.receiver.retireKey(old);
+        this.sender.retire(old);
+      }
     }
+    this.#activeKey = key;
+    this.keyIds.push(keyId);
     if (this.keyIds.length > 8) this.keyIds.shift();
   }
 
@@ -175,6 +210,8 @@ class Lane {
       out.subarray(authenticatedBytes + this.mkiLengthBytes),
     );
     writeSrtpMki(mkiOfKeyId(key.keyId, this.mkiLengthBytes), this.mkiLengthBytes, out, authenticatedBytes);
+    // Phase mode: the tag covers the packet's own P=1; the wire P bit names the key.
+    if (this.keyChange === 'phase') writePaddingBit(out, keyPhaseOf(key.keyId));
     t.zeroize();
     return out;
   }
@@ -184,7 +221,8 @@ class Lane {
   }
 
   #protect(rng: Prng): Sent {
-    if (this.mkiLengthBytes > 0 && ++this.#protected % PACKETS_PER_KEY === 0) {
+    const rotates = this.mkiLengthBytes > 0 || this.keyChange === 'phase';
+    if (rotates && ++this.#protected % PACKETS_PER_KEY === 0) {
       this.#newKey(rng, asKeyId((this.keyIds.at(-1)! + 1) >>> 0));
     }
     const ssrc = rng.pick(this.ssrcs);
@@ -194,7 +232,7 @@ class Lane {
     const rtp = randomRtpPacket(rng, { ssrc, seq, maxPayloadBytes: 1300 });
     const r = this.sender.protect(rtp);
     if (!r.ok) throw new Error(`fuzz set-up: the sender refused a valid packet (${r.reason})`);
-    const sent: Sent = { rtp, srtp: r.packet, ssrc, index: r.index, delivered: false };
+    const sent: Sent = { rtp, srtp: r.packet, ssrc, index: r.index, keyId: r.keyId, delivered: false };
     this.recent.push(sent);
     this.#byIndex.set(`${ssrc}:${r.index}`, sent);
     if (this.recent.length > RECENT_PACKETS) {
@@ -232,7 +270,9 @@ function srtpFields(lane: Lane, srtp: Uint8Array): Field[] {
 }
 
 function setup(rng: Prng): FuzzInstance {
-  const lanes = SRTP_PROFILE_NAMES.flatMap((p) => MKI_LENGTHS.map((m) => new Lane(rng.fork(), p, m)));
+  const lanes = SRTP_PROFILE_NAMES.flatMap((p) =>
+    LANE_MODES.map((m) => new Lane(rng.fork(), p, m.mkiLengthBytes, m.keyChange)),
+  );
   for (const lane of lanes) for (let i = 0; i < 8; i++) lane.nextValid(rng); // something to mutate from the start
   let lane = lanes[0]!;
   let expect: Expect = { kind: 'garbage' };
@@ -247,7 +287,10 @@ function setup(rng: Prng): FuzzInstance {
     }
     if (roll < 6) {
       const repeat = lane.recent.filter(
-        (s) => s.delivered && lane.highestIndex(s.ssrc) - s.index < SURELY_IN_WINDOW,
+        (s) =>
+          s.delivered &&
+          lane.highestIndex(s.ssrc) - s.index < SURELY_IN_WINDOW &&
+          lane.receiver.hasKey(s.keyId),
       );
       if (repeat.length > 0) {
         const sent = r.pick(repeat);
@@ -259,8 +302,15 @@ function setup(rng: Prng): FuzzInstance {
       expect = { kind: 'rogue' };
       return lane.rogue(r);
     }
-    expect = { kind: 'garbage' };
     const src = lane.source(r);
+    if (lane.keyChange === 'phase' && src !== undefined && r.chance(0.1)) {
+      // A valid packet with only its P bit flipped: it names the other phase's key, and must not verify.
+      expect = { kind: 'flippedPhase' };
+      const flipped = src.srtp.slice();
+      flipped[0] = flipped[0]! ^ RTP_PADDING_BIT;
+      return flipped;
+    }
+    expect = { kind: 'garbage' };
     if (src === undefined || r.chance(0.04)) return randomInput(r, 1500);
     const others = lane.recent.map((s) => s.srtp);
     return mutate(r, { input: src.srtp, fields: srtpFields(lane, src.srtp), others });
@@ -278,6 +328,7 @@ function setup(rng: Prng): FuzzInstance {
         () => `${lane.name}: accepted a packet the sender never sent (index ${r.index}): ${hex(r.packet)}`,
       );
       check(!sent.delivered, () => `${lane.name}: accepted index ${r.index} of SSRC ${r.ssrc} twice`);
+      check(r.keyId === sent.keyId, () => `${lane.name}: index ${r.index} accepted under key ${r.keyId}`);
       check(r.payloadStart <= r.payloadEnd && r.payloadEnd <= r.packet.length, () => 'payload bounds wrong');
       check(
         expect.kind === 'valid' || expect.kind === 'garbage',
@@ -288,6 +339,12 @@ function setup(rng: Prng): FuzzInstance {
       return ACCEPTED;
     }
     check(RECEIVER_REASONS.has(r.reason), () => `${lane.name}: reason ${r.reason} is not a receiver's`);
+    if (r.keyPhase !== undefined) {
+      check(
+        lane.keyChange === 'phase' && r.reason === 'unknown_key' && r.keyPhase === readPaddingBit(input),
+        () => `${lane.name}: ${r.reason} with key phase ${r.keyPhase} for wire P ${readPaddingBit(input)}`,
+      );
+    }
     const after = lane.snapshot(input);
     check(after === before, () => `${lane.name}: state changed after ${r.reason}: ${before} → ${after}`);
     if (expect.kind === 'valid') {
@@ -302,6 +359,12 @@ function setup(rng: Prng): FuzzInstance {
       check(r.reason === 'replay', () => `${lane.name}: a repeat gave ${r.reason}`);
     if (expect.kind === 'rogue')
       check(r.reason === 'bad_padding', () => `${lane.name}: bad padding gave ${r.reason}`);
+    if (expect.kind === 'flippedPhase') {
+      check(
+        r.reason === 'auth_fail' || r.reason === 'unknown_key',
+        () => `${lane.name}: a packet with its P bit flipped gave ${r.reason}`,
+      );
+    }
     return rejected(r.reason);
   }
 

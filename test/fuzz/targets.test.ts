@@ -13,9 +13,9 @@ const SEED = 20_250_501;
 const targets = await loadFuzzTargets();
 
 describe('fuzz targets, fixed-seed sample', () => {
-  it('finds the rtp, srtp, key-message and group-rekey targets', () => {
+  it('finds the rtp, srtp, srtcp, key-message and group-rekey targets', () => {
     expect(targets.map((t) => t.name)).toEqual(
-      expect.arrayContaining(['rtp', 'srtp', 'key-message', 'group-rekey']),
+      expect.arrayContaining(['rtp', 'srtp', 'srtcp', 'key-message', 'group-rekey']),
     );
   });
 

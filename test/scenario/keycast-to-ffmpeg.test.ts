@@ -13,13 +13,16 @@ const HOUR_MS = 3_600_000;
 
 /** Whether a UDP socket is bound to `port` on this host (ffmpeg has opened its input). */
 function udpPortBound(port: number): boolean {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
-  return readFileSync('/proc/net/udp', 'utf8')
-    .split('\n')
-    .some((l) => l.split(/\s+/)[2]?.endsWith(hex.trim()));
+  const suffix = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  // "  sl  local_address ...": the slot is right-aligned in 5 columns, so a 5-digit slot has no leading space.
+  return ['/proc/net/udp', '/proc/net/udp6'].some((table) =>
+    readFileSync(table, 'utf8')
+      .split('\n')
+      .some((l) => l.trim().split(/\s+/)[1]?.endsWith(suffix)),
+  );
 }
 
-async function until(what: string, ok: () => boolean, limitMs = 15_000): Promise<void> {
+async function until(what: string, ok: () => boolean, limitMs = 30_000): Promise<void> {
   const t0 = Date.now();
   while (!ok()) {
     if (Date.now() - t0 > limitMs) throw new Error(`timed out waiting for ${what}`);
@@ -77,7 +80,12 @@ describe.skipIf(skipWithout(FFMPEG, ['-version']))('keycast → ffmpeg with the 
     let stderr = '';
     ff.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const exited = new Promise<number | null>((resolve) => ff.on('close', resolve));
-    await until('ffmpeg to open the media port', () => udpPortBound(system.programme.port));
+    let ffmpegExited = false;
+    void exited.then(() => (ffmpegExited = true));
+    await until('ffmpeg to open the media port', () => {
+      if (ffmpegExited) throw new Error(`ffmpeg exited before opening the media port: ${stderr}`);
+      return udpPortBound(system.programme.port);
+    });
     const { progress } = await sending;
     expect(progress.keysRotated).toBe(0);
     expect(await exited, stderr).toBe(0);

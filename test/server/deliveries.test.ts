@@ -136,6 +136,7 @@ describe('segment keys', () => {
       port: 5004,
       keyPort: 5006,
       profile: 'AES_CM_128_HMAC_SHA1_80',
+      keyChange: 'mki',
       mkiLengthBytes: 4,
       segmentLengthMs: 300000,
       cryptoPeriodMs: 10000,

@@ -1,6 +1,7 @@
 // `keycast sdp`: an SDP (RTP/SAVP, a=crypto per RFC 4568, a=ssrc, MP2T) for a programme's content keys, so
 // standard SRTP receivers (ffmpeg, GStreamer's sdpdemux, keycast receive --sdp) can decrypt it without a key
 // server. The keys come from a `keycast keys export` file or straight from the data directory.
+import { parseSecretJson } from '../keys/secret-json.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { asProgrammeId } from '../ids.js';
@@ -62,7 +63,9 @@ export function registerSdpCommand(program: Command): void {
 /** The keys (from the file, or a logged export from the data directory) and, from the store, where it is sent. */
 async function keysAndPlace(o: SdpOptions): Promise<{ ex: KeysExport; group?: string; port?: number }> {
   if (o.keys !== undefined) {
-    const ex = JSON.parse(await readFile(o.keys, 'utf8')) as KeysExport;
+    const parsed = parseSecretJson(await readFile(o.keys, 'utf8'));
+    if (!parsed.ok) throw new Error(`${o.keys}: keys export is ${parsed.message}`);
+    const ex = parsed.json as KeysExport;
     if (ex.version !== 1 || !Array.isArray(ex.keys))
       throw new Error(`${o.keys} is not a keys export (version 1)`);
     if (ex.programmeId !== o.programme)

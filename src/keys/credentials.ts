@@ -3,6 +3,7 @@
 //
 //   { "version": 1, "clientId": 7, "role": "receiver", "clientKey": "<base64, 32 bytes>",
 //     "serverUrl": "http://127.0.0.1:8443", "serverPublicKey": "<base64, raw Ed25519, 32 bytes>" }
+import { parseSecretJson } from './secret-json.js';
 import { chmod, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ED25519_PUBLIC_KEY_LENGTH_BYTES } from '../crypto/sign.js';
@@ -89,19 +90,15 @@ export async function readCredentialsFile(
   } catch (err) {
     throw new CredentialsError(`${path}: cannot read credentials file: ${(err as Error).message}`);
   }
+  const parsed = parseSecretJson(text);
+  if (!parsed.ok) throw new CredentialsError(`${path}: credentials file is ${parsed.message}`);
   if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
     const octal = (mode & 0o777).toString(8).padStart(4, '0');
     (opts.warn ?? warnOnStderr)(
       `${path} (mode ${octal}) is open to group/others and holds a client key; run chmod 600 ${path}`,
     );
   }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw new CredentialsError(`${path}: credentials file is not JSON: ${(err as Error).message}`);
-  }
-  return parseCredentials(json, path);
+  return parseCredentials(parsed.json, path);
 }
 
 export interface WriteCredentialsOptions {

@@ -5,6 +5,7 @@
 //
 // `keycast purchase subscription --out FILE` writes it; `keycast receive --service-key FILE` reads it, so a
 // subscriber needs no key request at all after its purchase.
+import { parseSecretJson } from './secret-json.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { isPeriod } from './service-key.js';
@@ -31,12 +32,15 @@ export class ServiceKeyFileError extends Error {
 }
 
 export async function readServiceKeyFile(path: string): Promise<ServiceKeyFile> {
-  let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(await readFile(path, 'utf8'));
+    text = await readFile(path, 'utf8');
   } catch (err) {
     throw new ServiceKeyFileError(`${path}: cannot read service key file: ${(err as Error).message}`);
   }
+  const parsed = parseSecretJson(text);
+  if (!parsed.ok) throw new ServiceKeyFileError(`${path}: service key file is ${parsed.message}`);
+  const json = parsed.json;
   const r = schema.safeParse(json);
   if (!r.success) {
     const problems = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');

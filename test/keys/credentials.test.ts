@@ -42,7 +42,13 @@ describe('credentials file', () => {
     expect(String(err)).toMatch(/role: role must be one of receiver, sender/);
     expect(String(err)).toMatch(/version: version must be 1/);
     await writeFile(file, '{not json');
-    await expect(readCredentialsFile(file)).rejects.toThrow(/not JSON/);
+    await expect(readCredentialsFile(file)).rejects.toThrow(/credentials file is not valid JSON/);
+    // A damaged file must not have its key quoted back: the message gives where, never what.
+    const key = String(json.clientKey);
+    await writeFile(file, JSON.stringify(json, null, 2).replace(`"${key}"`, `'${key}"`));
+    const damaged = String(await readCredentialsFile(file).catch((e: unknown) => e));
+    expect(damaged).toMatch(/c\.json: credentials file is not valid JSON/);
+    expect(damaged).not.toContain(key.slice(0, 6));
     await expect(readCredentialsFile(join(dir, 'missing.json'))).rejects.toThrow(/cannot read/);
   });
 

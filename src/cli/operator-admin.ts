@@ -217,6 +217,10 @@ export function registerAdminCommands(program: Command): void {
           },
           cmd: Command,
         ) => {
+          if (o.singleKey === true && o.keyChange === 'phase')
+            throw new Error(
+              '--single-key is for standard receivers such as ffmpeg, which cannot read a padding-bit key phase: leave out --key-change phase',
+            );
           if (o.singleKey === true)
             Object.assign(
               o,

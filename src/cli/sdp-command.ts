@@ -80,6 +80,10 @@ async function keysAndPlace(o: SdpOptions): Promise<{ ex: KeysExport; group?: st
   try {
     const p = await store.transact((tx) => tx.programmes.get(asProgrammeId(o.programme)));
     if (p === undefined) throw new Error(`programme ${o.programme} does not exist`);
+    if (p.keyChange === 'phase')
+      throw new Error(
+        `programme ${o.programme} signals key changes in the RTP padding bit (key change 'phase'), which standard SRTP receivers cannot follow: create it with --key-change mki for them (docs/key-phase.md)`,
+      );
     const ex = await exportContentKeys(store, loadServerSecrets(o.data), asProgrammeId(o.programme));
     return { ex, group: p.group, port: p.port };
   } finally {

@@ -160,12 +160,16 @@ export async function createProgramme(store: Store, input: ProgrammeInput): Prom
   const keyPort = input.keyPort ?? port + 2;
   check(Number.isInteger(port) && port >= 1 && port <= 65535, `port must be 1..65535, got ${port}`);
   check(
-    Number.isInteger(keyPort) && keyPort >= 1 && keyPort <= 65535,
-    `key port must be 1..65535, got ${keyPort}`,
-  );
-  check(
     Number.isInteger(port) && port <= 65534,
     `port must leave room for SRTCP on port + 1 (RFC 3550 §11), got ${port}`,
+  );
+  check(
+    input.keyPort !== undefined || port <= 65533,
+    `port ${port} leaves no room for keys on port + 2: choose a lower port or give a key port`,
+  );
+  check(
+    Number.isInteger(keyPort) && keyPort >= 1 && keyPort <= 65535,
+    `key port must be 1..65535, got ${keyPort}`,
   );
   check(keyPort !== port, 'key port must differ from the media port');
   check(keyPort !== port + 1, `key port ${keyPort} is the SRTCP port (media port + 1); choose another`);
@@ -181,6 +185,10 @@ export async function createProgramme(store: Store, input: ProgrammeInput): Prom
   check(
     Number.isInteger(mkiLengthBytes) && mkiLengthBytes >= 0 && mkiLengthBytes <= 4,
     'MKI length must be 0..4 bytes',
+  );
+  check(
+    keyChange === 'mki' || profile !== 'AES_CM_128_HMAC_SHA1_32',
+    "key change 'phase' lets a forger try both P bits, which a 32-bit tag cannot afford (2^-31 per packet): use an 80-bit or AEAD profile (docs/key-phase.md)",
   );
   check(
     keyChange === 'mki' || mkiLengthBytes === 0,

@@ -121,6 +121,12 @@ describe('operator operations', () => {
     // SRTCP takes media port + 1: neither side's may clash, and a programme's key port is never its own.
     await expect(createProgramme(store, { ...base, port: 5000, keyPort: 5005 })).rejects.toThrow(/port 5005/);
     await expect(createProgramme(store, { ...base, port: 5003, keyPort: 5000 })).rejects.toThrow(/port 5004/);
+    await expect(createProgramme(store, { ...base, port: 65534 })).rejects.toThrow(
+      'port 65534 leaves no room for keys on port + 2: choose a lower port or give a key port',
+    );
+    await expect(createProgramme(store, { ...base, port: 65535, keyPort: 6000 })).rejects.toThrow(
+      'port must leave room for SRTCP on port + 1 (RFC 3550 §11), got 65535',
+    );
     await expect(createProgramme(store, { ...base, port: 6000, keyPort: 6001 })).rejects.toThrow(
       'key port 6001 is the SRTCP port (media port + 1); choose another',
     );

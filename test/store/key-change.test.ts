@@ -72,6 +72,10 @@ describe('createProgramme keyChange', () => {
     await expect(createProgramme(store, { ...base, keyChange: 'lsb' })).rejects.toThrow(
       'key change must be one of mki, phase, got lsb',
     );
+    // Two verification tries per packet halve a 32-bit tag's margin: phase takes an 80-bit or AEAD tag.
+    await expect(
+      createProgramme(store, { ...base, keyChange: 'phase', profile: 'AES_CM_128_HMAC_SHA1_32' }),
+    ).rejects.toThrow(/a 32-bit tag cannot afford/);
   });
 });
 
@@ -109,5 +113,16 @@ describe('keycast programme create --key-change', () => {
     expect(JSON.parse(ok.stdout.trim())).toMatchObject({ keyChange: 'phase', mkiLengthBytes: 0 });
     const bad = await keycast(...create, '--port', '5008', '--key-change', 'lsb', ...d);
     expect([bad.code, bad.stderr]).toEqual([1, expect.stringContaining("'lsb' is invalid")]);
+    // Standard receivers cannot follow a phase: no single-key phase programme, and no SDP for one.
+    const single = await keycast(...create, '--port', '5008', '--key-change', 'phase', '--single-key', ...d);
+    expect([single.code, single.stderr]).toEqual([
+      1,
+      expect.stringContaining('leave out --key-change phase'),
+    ]);
+    const sdp = await keycast('sdp', '--programme', '1', ...d);
+    expect([sdp.code, sdp.stderr]).toEqual([
+      1,
+      expect.stringContaining('standard SRTP receivers cannot follow'),
+    ]);
   });
 });

@@ -302,7 +302,9 @@ export function registerMediaCommands(program: Command): void {
 
   program
     .command('demo')
-    .description('the whole system on the shipped sample: key server, sender, five receivers, billing')
+    .description(
+      'the whole system on the shipped sample: key server, two senders, nine receivers (four in a session), billing',
+    )
     .option('--input <file>', 'MPEG-TS file to send', SAMPLE_PATH)
     .option('--speed <x>', 'multiple of real time', speedOption, 1)
     .addOption(duration('--crypto-period <duration>', 'content key lifetime', 2000))

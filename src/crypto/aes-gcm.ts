@@ -103,12 +103,19 @@ function writeGcmIv(salt: Uint8Array, ssrc: number, high16: number, low32: numbe
     throw new RangeError(`AES-GCM session salt must be 12 bytes, got ${salt.byteLength}`);
   if (out.byteLength !== GCM_IV_BYTES)
     throw new RangeError(`AES-GCM IV must be 12 bytes, got ${out.byteLength}`);
-  const view = new DataView(out.buffer, out.byteOffset, GCM_IV_BYTES);
-  const saltView = new DataView(salt.buffer, salt.byteOffset, GCM_SALT_BYTES);
-  view.setUint16(0, saltView.getUint16(0));
-  view.setUint32(2, (saltView.getUint32(2) ^ ssrc) >>> 0);
-  view.setUint16(6, saltView.getUint16(6) ^ high16);
-  view.setUint32(8, (saltView.getUint32(8) ^ low32) >>> 0);
+  // Byte by byte, big-endian: once per packet, so no DataView objects to allocate.
+  out[0] = salt[0]!;
+  out[1] = salt[1]!;
+  out[2] = salt[2]! ^ (ssrc >>> 24);
+  out[3] = salt[3]! ^ ((ssrc >>> 16) & 0xff);
+  out[4] = salt[4]! ^ ((ssrc >>> 8) & 0xff);
+  out[5] = salt[5]! ^ (ssrc & 0xff);
+  out[6] = salt[6]! ^ ((high16 >>> 8) & 0xff);
+  out[7] = salt[7]! ^ (high16 & 0xff);
+  out[8] = salt[8]! ^ (low32 >>> 24);
+  out[9] = salt[9]! ^ ((low32 >>> 16) & 0xff);
+  out[10] = salt[10]! ^ ((low32 >>> 8) & 0xff);
+  out[11] = salt[11]! ^ (low32 & 0xff);
 }
 
 /** An AEAD session key and salt (RFC 7714 §11): what one direction (SRTP or SRTCP) encrypts with. */

@@ -182,13 +182,13 @@ export function decodeSdp(text: string): SdpDecodeResult<SdpSession> {
     const current = media.at(-1);
     if (line.startsWith('c=')) {
       const c = /^c=IN IP[46] ([0-9A-Fa-f.:]+)(\/\d+){0,2}$/.exec(line);
-      if (c === null) return fail(`${at}: c= must be "IN IP4 <address>[/ttl]", got "${line}"`);
+      if (c === null) return fail(`${at}: c= must be "IN IP4 <address>[/ttl]", got "${redact(line)}"`);
       if (current === undefined) sessionAddress = c[1];
       else current.address = c[1];
     } else if (line.startsWith('m=')) {
       const m = /^m=(\w+) (\d{1,5})(?:\/\d+)? ([\w/]+)((?: \S+)+)$/.exec(line);
       if (m === null || Number(m[2]) > 65535)
-        return fail(`${at}: m= must be "<media> <port> <proto> <fmt>...", got "${line}"`);
+        return fail(`${at}: m= must be "<media> <port> <proto> <fmt>...", got "${redact(line)}"`);
       media.push({
         media: m[1]!,
         port: Number(m[2]),
@@ -260,6 +260,8 @@ export function isMulticastV4(address: string): boolean {
 }
 
 /** Never echo key material into an error message: inline keys are cut out. */
+/** A line as it may be echoed in an error: keys cut out, control characters escaped, at most 80 characters. */
 function redact(text: string): string {
-  return text.replace(/inline:[^\s;|]*/g, 'inline:…');
+  const safe = JSON.stringify(text.replace(/inline:[^\s;|]*/g, 'inline:…')).slice(1, -1);
+  return safe.length > 80 ? `${safe.slice(0, 80)}…` : safe;
 }

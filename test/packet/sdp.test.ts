@@ -107,4 +107,14 @@ describe('SDP for an SRTP MP2T stream', () => {
       reason: /line 3: a=crypto/,
     });
   });
+
+  it('echoes a bad line escaped and cut short: no control characters reach a terminal', () => {
+    const d = decodeSdp(`v=0\n\x1b[2J\x07${'x'.repeat(300)}\n`);
+    expect(d.ok).toBe(false);
+    const reason = d.ok ? '' : d.reason;
+    expect(reason).toMatch(/^SDP line 2: expected "<type>=<value>", got "\\u001b\[2J\\u0007x+…"$/);
+    expect(reason.length).toBeLessThan(160);
+    // eslint-disable-next-line no-control-regex
+    expect(reason).not.toMatch(/[\x00-\x1f]/);
+  });
 });

@@ -29,10 +29,11 @@ import {
 } from './keys.js';
 import type { HeldKey } from './keys.js';
 import { SRTP_DEFAULT_REPLAY_WINDOW_PACKETS } from './replay-window.js';
+import { RetiringKeys } from './retiring-keys.js';
 import { SrtpStreams } from './streams.js';
 import type { SrtpMasterKey, SrtpRejectReason, SrtpStreamState } from './types.js';
 
-export const SRTP_DEFAULT_RETIRE_GRACE_MS = 5_000;
+export { SRTP_DEFAULT_RETIRE_GRACE_MS } from './retiring-keys.js';
 
 export interface SrtpReceiverOptions {
   readonly profile: SrtpProfileName;
@@ -66,20 +67,14 @@ export type SrtpUnprotectResult =
       readonly keyPhase?: KeyPhase;
     };
 
-interface ReceiverKey extends HeldKey {
-  retiredAtMs: number | undefined;
-}
-
 export class SrtpReceiver {
   readonly profile: SrtpProfile;
   readonly mkiLengthBytes: MkiLengthBytes;
   readonly keyChange: KeyChangeMode;
   readonly retireGraceMs: number;
-  readonly #now: () => number;
   readonly #layout: SrtpTrailerLayout;
-  readonly #keys = new Map<KeyId, ReceiverKey>();
-  /** Keys by what names them in packets: the MKI, or in phase mode the phase. */
-  readonly #keyBySlot = new Map<number, ReceiverKey>();
+  /** Keys by id and by what names them in packets: the MKI, or in phase mode the phase. */
+  readonly #keys: RetiringKeys<HeldKey>;
   readonly #streams: SrtpStreams;
 
   constructor(opts: SrtpReceiverOptions) {
@@ -90,12 +85,14 @@ export class SrtpReceiver {
       'SrtpReceiver',
       opts.replayWindowPackets ?? SRTP_DEFAULT_REPLAY_WINDOW_PACKETS,
     );
-    const grace = opts.retireGraceMs ?? SRTP_DEFAULT_RETIRE_GRACE_MS;
-    if (!Number.isFinite(grace) || grace < 0) {
-      throw new RangeError(`SrtpReceiver: retireGraceMs must be a finite number >= 0, got ${grace}`);
-    }
-    this.retireGraceMs = grace;
-    this.#now = opts.now ?? (() => performance.now());
+    const keyChange = this.keyChange;
+    this.#keys = new RetiringKeys<HeldKey>('SrtpReceiver', {
+      retireGraceMs: opts.retireGraceMs,
+      now: opts.now,
+      slotOf: (k) => keySlot(k, keyChange),
+      zeroize: zeroizeKey,
+    });
+    this.retireGraceMs = this.#keys.retireGraceMs;
     this.#layout = { mkiLengthBytes: this.mkiLengthBytes, authTagBytes: this.profile.authTagBytes };
   }
 
@@ -109,14 +106,14 @@ export class SrtpReceiver {
    * is dropped (zeroized, never held: hasKey stays false).
    */
   addKey(key: SrtpMasterKey): void {
-    const known = this.#live(key.keyId);
+    const known = this.#keys.live(key.keyId);
     if (known !== undefined) {
       if (sameKeyMaterial(known, key)) return;
       throw new Error(`SrtpReceiver.addKey: key ${key.keyId} arrived again with different bytes`);
     }
     const held = holdKey('SrtpReceiver.addKey', this.profile, this.mkiLengthBytes, key);
     const slot = keySlot(held, this.keyChange);
-    const holder = this.#keyBySlot.get(slot);
+    const holder = this.#keys.inSlot(slot);
     if (holder !== undefined) {
       const phase = this.keyChange === 'phase';
       if (phase && holder.keyId > held.keyId) {
@@ -129,34 +126,24 @@ export class SrtpReceiver {
           `SrtpReceiver.addKey: key ${key.keyId} has ${describeSlot(held, this.keyChange, this.mkiLengthBytes)}, already used by key ${holder.keyId}`,
         );
       }
-      this.#delete(holder);
+      this.#keys.delete(holder);
     }
-    const entry: ReceiverKey = { ...held, retiredAtMs: undefined };
-    this.#keys.set(entry.keyId, entry);
-    this.#keyBySlot.set(slot, entry);
+    this.#keys.add(held);
   }
 
   /** Whether the key is held and usable (a retired key counts until its grace period ends). */
   hasKey(keyId: KeyId): boolean {
-    return this.#live(keyId) !== undefined;
+    return this.#keys.live(keyId) !== undefined;
   }
 
   /** The key stays usable for retireGraceMs, then is zeroized and deleted (on use, or by prune()). No-op if unknown. */
   retireKey(keyId: KeyId): void {
-    const entry = this.#live(keyId);
-    if (entry !== undefined && entry.retiredAtMs === undefined) entry.retiredAtMs = this.#now();
+    this.#keys.retire(keyId);
   }
 
   /** Zeroizes and deletes every retired key past its grace period; returns how many. */
   prune(): number {
-    let deleted = 0;
-    for (const entry of [...this.#keys.values()]) {
-      if (this.#expired(entry)) {
-        this.#delete(entry);
-        deleted += 1;
-      }
-    }
-    return deleted;
+    return this.#keys.prune();
   }
 
   /** Sets the stream's ROC and last sequence number (a late joiner learns the ROC from a key message). */
@@ -190,15 +177,15 @@ export class SrtpReceiver {
 
     const phase = this.keyChange === 'phase';
     const keyPhase = readPaddingBit(srtp);
-    const key = this.#keyBySlot.get(phase ? keyPhase : trailer.trailer.mki);
+    const key = this.#keys.inSlot(phase ? keyPhase : trailer.trailer.mki);
     if (key === undefined) {
       if (phase) return { ok: false, reason: 'unknown_key', keyPhase };
       return this.mkiLengthBytes === 0
         ? { ok: false, reason: 'unknown_key' }
         : { ok: false, reason: 'unknown_key', keyId: trailer.trailer.mki as KeyId };
     }
-    if (this.#expired(key)) {
-      this.#delete(key);
+    if (this.#keys.expired(key)) {
+      this.#keys.delete(key);
       return { ok: false, reason: 'unknown_key', keyId: key.keyId };
     }
 
@@ -220,28 +207,6 @@ export class SrtpReceiver {
     this.#streams.commit(header.ssrc, index);
     const payloadEnd = packet.byteLength - padding.paddingBytes;
     return { ok: true, packet, payloadStart: headerLengthBytes, payloadEnd, index, keyId, ssrc: header.ssrc };
-  }
-
-  /** The key, unless absent or past its grace period (then it is deleted here). */
-  #live(keyId: KeyId): ReceiverKey | undefined {
-    const entry = this.#keys.get(keyId);
-    if (entry === undefined) return undefined;
-    if (this.#expired(entry)) {
-      this.#delete(entry);
-      return undefined;
-    }
-    return entry;
-  }
-
-  #expired(entry: ReceiverKey): boolean {
-    return entry.retiredAtMs !== undefined && this.#now() - entry.retiredAtMs >= this.retireGraceMs;
-  }
-
-  #delete(entry: ReceiverKey): void {
-    this.#keys.delete(entry.keyId);
-    const slot = keySlot(entry, this.keyChange);
-    if (this.#keyBySlot.get(slot) === entry) this.#keyBySlot.delete(slot);
-    zeroizeKey(entry);
   }
 }
 

@@ -14,8 +14,8 @@ import { RTCP_PT_RR, RTCP_PT_SR, decodeRtcpCompound, type RtcpPacket } from '../
 import { decodeSrtcp, type SrtcpLayout } from '../packet/srtcp-trailer.js';
 import type { MkiLengthBytes } from '../packet/srtp-trailer.js';
 import { checkMkiLength, describeMki } from './keys.js';
-import { SRTP_DEFAULT_RETIRE_GRACE_MS } from './receiver.js';
 import { ReplayWindow, SRTP_MIN_REPLAY_WINDOW_PACKETS } from './replay-window.js';
+import { RetiringKeys, type RetiringKey } from './retiring-keys.js';
 import { holdSrtcpKey, sameSrtcpKeyMaterial, zeroizeSrtcpKey, type HeldSrtcpKey } from './srtcp-keys.js';
 import type { SrtpMasterKey } from './types.js';
 
@@ -69,9 +69,7 @@ export type SrtcpUnprotectResult =
     }
   | { readonly ok: false; readonly reason: SrtcpRejectReason; readonly keyId?: KeyId };
 
-interface ReceiverKey extends HeldSrtcpKey {
-  retiredAtMs: number | undefined;
-}
+type ReceiverKey = RetiringKey<HeldSrtcpKey>;
 
 /** Keys tried, newest first, for a packet without an MKI. */
 const SRTCP_TRIAL_KEYS = 4;
@@ -81,10 +79,9 @@ export class SrtcpReceiver {
   readonly mkiLengthBytes: MkiLengthBytes;
   readonly replayWindowPackets: number;
   readonly retireGraceMs: number;
-  readonly #now: () => number;
   readonly #layout: SrtcpLayout;
-  readonly #keys = new Map<KeyId, ReceiverKey>();
-  readonly #keyByMki = new Map<number, ReceiverKey>();
+  /** Keys by id and by MKI. */
+  readonly #keys: RetiringKeys<HeldSrtcpKey>;
   readonly #windows = new Map<number, ReplayWindow>();
 
   constructor(opts: SrtcpReceiverOptions) {
@@ -95,12 +92,13 @@ export class SrtcpReceiver {
       throw new RangeError(`SrtcpReceiver: replayWindowPackets must be an integer >= 64, got ${window}`);
     }
     this.replayWindowPackets = window;
-    const grace = opts.retireGraceMs ?? SRTP_DEFAULT_RETIRE_GRACE_MS;
-    if (!Number.isFinite(grace) || grace < 0) {
-      throw new RangeError(`SrtcpReceiver: retireGraceMs must be a finite number >= 0, got ${grace}`);
-    }
-    this.retireGraceMs = grace;
-    this.#now = opts.now ?? (() => performance.now());
+    this.#keys = new RetiringKeys<HeldSrtcpKey>('SrtcpReceiver', {
+      retireGraceMs: opts.retireGraceMs,
+      now: opts.now,
+      slotOf: (k) => k.mki,
+      zeroize: zeroizeSrtcpKey,
+    });
+    this.retireGraceMs = this.#keys.retireGraceMs;
     // The SRTCP tag length is the transform's (80 bits for every AES-CM profile), not the SRTP profile's.
     const probe = this.profile.createSrtcpTransform(
       new Uint8Array(this.profile.masterKeyBytes),
@@ -119,7 +117,7 @@ export class SrtcpReceiver {
    * on wrong lengths, or if a live key already has its MKI. A retired key holding that MKI is replaced.
    */
   addKey(key: SrtpMasterKey): void {
-    const known = this.#live(key.keyId);
+    const known = this.#keys.live(key.keyId);
     if (known !== undefined) {
       if (sameSrtcpKeyMaterial(known, key)) return;
       throw new Error(`SrtcpReceiver.addKey: key ${key.keyId} arrived again with different bytes`);
@@ -127,7 +125,7 @@ export class SrtcpReceiver {
     const held = holdSrtcpKey('SrtcpReceiver.addKey', this.profile, this.mkiLengthBytes, key);
     // Without an MKI (single key, or padding-bit phase mode, where RTCP carries no phase) keys are told apart
     // by trial: see #candidates.
-    const holder = this.mkiLengthBytes === 0 ? undefined : this.#keyByMki.get(held.mki);
+    const holder = this.mkiLengthBytes === 0 ? undefined : this.#keys.inSlot(held.mki);
     if (holder !== undefined) {
       if (holder.retiredAtMs === undefined) {
         zeroizeSrtcpKey(held);
@@ -135,33 +133,23 @@ export class SrtcpReceiver {
           `SrtcpReceiver.addKey: key ${key.keyId} has ${describeMki(held.mki, this.mkiLengthBytes)}, already used by key ${holder.keyId}`,
         );
       }
-      this.#delete(holder);
+      this.#keys.delete(holder);
     }
-    const entry: ReceiverKey = { ...held, retiredAtMs: undefined };
-    this.#keys.set(entry.keyId, entry);
-    this.#keyByMki.set(entry.mki, entry);
+    this.#keys.add(held);
   }
 
   hasKey(keyId: KeyId): boolean {
-    return this.#live(keyId) !== undefined;
+    return this.#keys.live(keyId) !== undefined;
   }
 
   /** The key stays usable for retireGraceMs, then is zeroized and deleted. No-op if unknown. */
   retireKey(keyId: KeyId): void {
-    const entry = this.#live(keyId);
-    if (entry !== undefined && entry.retiredAtMs === undefined) entry.retiredAtMs = this.#now();
+    this.#keys.retire(keyId);
   }
 
   /** Zeroizes and deletes every retired key past its grace period; returns how many. */
   prune(): number {
-    let deleted = 0;
-    for (const entry of [...this.#keys.values()]) {
-      if (this.#expired(entry)) {
-        this.#delete(entry);
-        deleted += 1;
-      }
-    }
-    return deleted;
+    return this.#keys.prune();
   }
 
   /** The highest SRTCP index accepted from `ssrc`, if any. */
@@ -228,12 +216,12 @@ export class SrtcpReceiver {
    * chance for a forgery, so the bound keeps the odds at 2^-78 at worst).
    */
   #candidates(mki: number): ReceiverKey[] {
-    const live = (k: ReceiverKey | undefined) => k !== undefined && !this.#expired(k);
+    const live = (k: ReceiverKey | undefined) => k !== undefined && !this.#keys.expired(k);
     if (this.mkiLengthBytes !== 0) {
-      const key = this.#keyByMki.get(mki);
+      const key = this.#keys.inSlot(mki);
       return live(key) ? [key!] : [];
     }
-    return [...this.#keys.values()]
+    return [...this.#keys.all()]
       .filter(live)
       .sort((a, b) => b.keyId - a.keyId)
       .slice(0, SRTCP_TRIAL_KEYS);
@@ -246,25 +234,5 @@ export class SrtcpReceiver {
       this.#windows.set(ssrc, w);
     }
     w.accept(index);
-  }
-
-  #live(keyId: KeyId): ReceiverKey | undefined {
-    const entry = this.#keys.get(keyId);
-    if (entry === undefined) return undefined;
-    if (this.#expired(entry)) {
-      this.#delete(entry);
-      return undefined;
-    }
-    return entry;
-  }
-
-  #expired(entry: ReceiverKey): boolean {
-    return entry.retiredAtMs !== undefined && this.#now() - entry.retiredAtMs >= this.retireGraceMs;
-  }
-
-  #delete(entry: ReceiverKey): void {
-    this.#keys.delete(entry.keyId);
-    if (this.#keyByMki.get(entry.mki) === entry) this.#keyByMki.delete(entry.mki);
-    zeroizeSrtcpKey(entry);
   }
 }

@@ -2,37 +2,20 @@
 // they refuse to start when a vector fails (STYLE.md "Crypto"). The same vectors live as data in
 // test/vectors/, and a test checks that the two copies agree.
 
-import { timingSafeEqual } from 'node:crypto';
 import {
-  AES_BLOCK_BYTES,
-  LABEL_RTP_AUTHENTICATION,
-  LABEL_RTP_ENCRYPTION,
-  LABEL_RTP_SALT,
-  aesCmKeystream,
-  deriveSrtpSessionKey,
-  writeAesCmIv,
-} from './aes-cm.js';
+  checkKeyDerivation,
+  checkKeystream,
+  expectEqual,
+  fail,
+  hex,
+  type AesCmKeyDerivationVector,
+  type AesCmKeystreamVector,
+} from './known-answer.js';
 import { srtpProfile } from './srtp-profiles.js';
 import { SUITE_KNOWN_ANSWERS, checkSuiteKnownAnswers } from './suite-self-test.js';
 
-export interface SrtpKeyDerivationVector {
-  readonly source: string;
-  readonly masterKey: string;
-  readonly masterSalt: string;
-  readonly cipherKey: string;
-  readonly cipherSalt: string;
-  readonly authKey: string;
-}
-
-export interface SrtpKeystreamVector {
-  readonly source: string;
-  readonly sessionKey: string;
-  readonly sessionSalt: string;
-  readonly ssrc: number;
-  readonly index: number;
-  /** Keystream blocks by their block number counted from the IV. */
-  readonly blocks: readonly { readonly block: number; readonly keystream: string }[];
-}
+export type SrtpKeyDerivationVector = AesCmKeyDerivationVector;
+export type SrtpKeystreamVector = AesCmKeystreamVector;
 
 export interface SrtpPacketVector {
   readonly source: string;
@@ -111,39 +94,9 @@ export function runSrtpSelfTest(): void {
 
 /** Runs the given known answers; throws `SRTP self-test failed: <source>: <what>` on the first mismatch. */
 export function checkSrtpKnownAnswers(vectors: SrtpKnownAnswers): void {
-  const kd = vectors.keyDerivation;
-  const masterKey = hex(kd.masterKey);
-  const masterSalt = hex(kd.masterSalt);
-  expectEqual(
-    kd.source,
-    'cipher key',
-    deriveSrtpSessionKey(masterKey, masterSalt, LABEL_RTP_ENCRYPTION, 16),
-    kd.cipherKey,
-  );
-  expectEqual(
-    kd.source,
-    'cipher salt',
-    deriveSrtpSessionKey(masterKey, masterSalt, LABEL_RTP_SALT, 14),
-    kd.cipherSalt,
-  );
-  const authKeyBytes = kd.authKey.length / 2;
-  const authKey = deriveSrtpSessionKey(masterKey, masterSalt, LABEL_RTP_AUTHENTICATION, authKeyBytes);
-  expectEqual(kd.source, 'auth key', authKey, kd.authKey);
-
-  const ks = vectors.keystream;
-  const iv = new Uint8Array(AES_BLOCK_BYTES);
-  writeAesCmIv(hex(ks.sessionSalt), ks.ssrc, ks.index, iv);
-  const lastBlock = Math.max(...ks.blocks.map((b) => b.block));
-  const stream = aesCmKeystream(hex(ks.sessionKey), iv, (lastBlock + 1) * AES_BLOCK_BYTES);
-  for (const { block, keystream } of ks.blocks) {
-    const at = block * AES_BLOCK_BYTES;
-    expectEqual(
-      ks.source,
-      `keystream block 0x${block.toString(16)}`,
-      stream.subarray(at, at + AES_BLOCK_BYTES),
-      keystream,
-    );
-  }
+  // The AES_CM_128 lengths: 128-bit cipher key, 112-bit salt.
+  checkKeyDerivation(vectors.keyDerivation, 16, 14);
+  checkKeystream(vectors.keystream);
 
   for (const p of vectors.packets) {
     const profile = srtpProfile(p.profile);
@@ -190,19 +143,4 @@ export function checkSrtpKnownAnswers(vectors: SrtpKnownAnswers): void {
       transform.zeroize();
     }
   }
-}
-
-function hex(s: string): Uint8Array {
-  return Uint8Array.from(Buffer.from(s, 'hex'));
-}
-
-function expectEqual(source: string, what: string, actual: Uint8Array, expectedHex: string): void {
-  const expected = hex(expectedHex);
-  if (actual.byteLength !== expected.byteLength || !timingSafeEqual(actual, expected)) {
-    fail(source, `${what} is ${Buffer.from(actual).toString('hex')}, expected ${expectedHex}`);
-  }
-}
-
-function fail(source: string, what: string): never {
-  throw new Error(`SRTP self-test failed: ${source}: ${what}`);
 }

@@ -2,37 +2,20 @@
 // at start-up next to the RFC 3711 ones. The same vectors live as data in test/vectors/rfc6188-aes-256-cm.json and
 // test/vectors/rfc7714-aead-aes-gcm.json, and a test checks that the copies agree.
 
-import { timingSafeEqual } from 'node:crypto';
 import { AeadAesGcmSrtcpTransform, AeadAesGcmTransform } from './aead-aes-gcm.js';
-import {
-  AES_BLOCK_BYTES,
-  LABEL_RTP_AUTHENTICATION,
-  LABEL_RTP_ENCRYPTION,
-  LABEL_RTP_SALT,
-  aesCmKeystream,
-  deriveSrtpSessionKey,
-  writeAesCmIv,
-} from './aes-cm.js';
 import { GCM_TAG_BYTES } from './aes-gcm.js';
+import {
+  checkKeyDerivation,
+  checkKeystream,
+  expectEqual,
+  fail,
+  hex,
+  type AesCmKeyDerivationVector,
+  type AesCmKeystreamVector,
+} from './known-answer.js';
 import { SRTCP_INDEX_WORD_BYTES } from './srtcp-transform.js';
 
-export interface AesCmKeyDerivationVector {
-  readonly source: string;
-  readonly masterKey: string;
-  readonly masterSalt: string;
-  readonly cipherKey: string;
-  readonly cipherSalt: string;
-  readonly authKey: string;
-}
-
-export interface AesCmKeystreamVector {
-  readonly source: string;
-  readonly sessionKey: string;
-  readonly sessionSalt: string;
-  readonly ssrc: number;
-  readonly index: number;
-  readonly blocks: readonly { readonly block: number; readonly keystream: string }[];
-}
+export type { AesCmKeyDerivationVector, AesCmKeystreamVector } from './known-answer.js';
 
 /** An RFC 7714 SRTP packet protected with the session key and salt the RFC gives (MKI length 0). */
 export interface GcmSrtpVector {
@@ -188,32 +171,11 @@ export const SUITE_KNOWN_ANSWERS: SuiteKnownAnswers = {
 
 /** Runs the given known answers; throws `SRTP self-test failed: <source>: <what>` on the first mismatch. */
 export function checkSuiteKnownAnswers(vectors: SuiteKnownAnswers): void {
-  checkKeyDerivation(vectors.aes256KeyDerivation);
+  const kd = vectors.aes256KeyDerivation;
+  checkKeyDerivation(kd, kd.cipherKey.length / 2, kd.cipherSalt.length / 2);
   checkKeystream(vectors.aes256Keystream);
   for (const v of vectors.gcmSrtp) checkGcmSrtp(v);
   for (const v of vectors.gcmSrtcp) checkGcmSrtcp(v);
-}
-
-function checkKeyDerivation(kd: AesCmKeyDerivationVector): void {
-  const key = hex(kd.masterKey);
-  const salt = hex(kd.masterSalt);
-  const derive = (label: number, expected: string): Uint8Array =>
-    deriveSrtpSessionKey(key, salt, label, expected.length / 2);
-  expectEqual(kd.source, 'cipher key', derive(LABEL_RTP_ENCRYPTION, kd.cipherKey), kd.cipherKey);
-  expectEqual(kd.source, 'cipher salt', derive(LABEL_RTP_SALT, kd.cipherSalt), kd.cipherSalt);
-  expectEqual(kd.source, 'auth key', derive(LABEL_RTP_AUTHENTICATION, kd.authKey), kd.authKey);
-}
-
-function checkKeystream(ks: AesCmKeystreamVector): void {
-  const iv = new Uint8Array(AES_BLOCK_BYTES);
-  writeAesCmIv(hex(ks.sessionSalt), ks.ssrc, ks.index, iv);
-  const lastBlock = Math.max(...ks.blocks.map((b) => b.block));
-  const stream = aesCmKeystream(hex(ks.sessionKey), iv, (lastBlock + 1) * AES_BLOCK_BYTES);
-  for (const { block, keystream } of ks.blocks) {
-    const at = block * AES_BLOCK_BYTES;
-    const what = `keystream block 0x${block.toString(16)}`;
-    expectEqual(ks.source, what, stream.subarray(at, at + AES_BLOCK_BYTES), keystream);
-  }
 }
 
 function checkGcmSrtp(v: GcmSrtpVector): void {
@@ -255,19 +217,4 @@ function checkGcmSrtcp(v: GcmSrtcpVector): void {
   } finally {
     t.zeroize();
   }
-}
-
-function hex(s: string): Uint8Array {
-  return Uint8Array.from(Buffer.from(s, 'hex'));
-}
-
-function expectEqual(source: string, what: string, actual: Uint8Array, expectedHex: string): void {
-  const expected = hex(expectedHex);
-  if (actual.byteLength !== expected.byteLength || !timingSafeEqual(actual, expected)) {
-    fail(source, `${what} is ${Buffer.from(actual).toString('hex')}, expected ${expectedHex}`);
-  }
-}
-
-function fail(source: string, what: string): never {
-  throw new Error(`SRTP self-test failed: ${source}: ${what}`);
 }

@@ -33,6 +33,7 @@ import {
 } from '../../src/srtp/index.js';
 import { concat, mutate, randomInput, type Field } from '../mutate.js';
 import type { Prng } from '../prng.js';
+import { SentPackets, hex, mkiByteValues, same } from '../sent-packets.js';
 import {
   ACCEPTED,
   check,
@@ -49,7 +50,7 @@ const MKI_LENGTHS: readonly MkiLengthBytes[] = [0, 1, 4];
 const PACKETS_PER_KEY = 100;
 const RETIRE_GRACE_MS = 1000;
 const RECENT_PACKETS = 128;
-/** Delivered packets kept after they leave `recent`, for repeats from behind the window (too_old). */
+/** Delivered packets kept after they leave `packets.recent`, for repeats from behind the window (too_old). */
 const ARCHIVED_PACKETS = 256;
 /** What the receiver tries, newest first, for a packet without an MKI (src/srtp/srtcp-receiver.ts). */
 const TRIAL_KEYS = 4;
@@ -74,9 +75,6 @@ type Expect =
   | { kind: 'repeat'; sent: Sent; reason: 'replay' | 'too_old' }
   | { kind: 'rogue' }
   | { kind: 'garbage' };
-
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;
 
 function randomReportBlock(rng: Prng): RtcpReportBlock {
   return {
@@ -150,10 +148,8 @@ class Lane {
   /** Bytes of the E‖index word's end, MKI and tag after the compound: where the trailer's fields sit. */
   readonly cipherOverheadBytes: number;
   readonly authTagBytes: number;
-  readonly #upcoming: Sent[] = [];
-  readonly recent: Sent[] = [];
+  readonly packets: SentPackets<Sent>;
   readonly archive: Sent[] = [];
-  readonly #byIndex = new Map<string, Sent>();
   readonly keyIds: KeyId[] = [];
   #clockMs = 0;
   #protected = 0;
@@ -163,6 +159,14 @@ class Lane {
     readonly profile: SrtpProfileName,
     readonly mkiLengthBytes: MkiLengthBytes,
   ) {
+    this.packets = new SentPackets<Sent>(
+      RECENT_PACKETS,
+      (r) => this.#protect(r),
+      (gone) => {
+        if (gone.delivered) this.archive.push(gone);
+        if (this.archive.length > ARCHIVED_PACKETS) this.archive.shift();
+      },
+    );
     this.name = `${profile}/mki${mkiLengthBytes}`;
     this.sender = new SrtcpSender({ profile, mkiLengthBytes, encrypt: rng.chance(0.5) });
     this.receiver = new SrtcpReceiver({
@@ -198,29 +202,6 @@ class Lane {
       this.sender.retire(old);
     }
     if (this.keyIds.length > 8) this.keyIds.shift();
-  }
-
-  /** The next valid packet in delivery order (sent in small batches, sometimes reordered). */
-  nextValid(rng: Prng): Sent {
-    if (this.#upcoming.length === 0) {
-      const batch = Array.from({ length: 4 }, () => this.#protect(rng));
-      if (rng.chance(0.3)) {
-        const i = rng.below(3);
-        [batch[i], batch[i + 1]] = [batch[i + 1]!, batch[i]!];
-      }
-      this.#upcoming.push(...batch);
-    }
-    return this.#upcoming.shift()!;
-  }
-
-  /** A packet to mutate: a recent one, or one not yet delivered (a mutant of it must not get through either). */
-  source(rng: Prng): Sent | undefined {
-    if (this.#upcoming.length > 0 && rng.chance(0.2)) return rng.pick(this.#upcoming);
-    return this.recent.length === 0 ? undefined : rng.pick(this.recent);
-  }
-
-  sentAs(ssrc: number, index: number): Sent | undefined {
-    return this.#byIndex.get(`${ssrc}:${index}`);
   }
 
   /**
@@ -259,14 +240,6 @@ class Lane {
       keyId: r.keyId,
       delivered: false,
     };
-    this.recent.push(sent);
-    this.#byIndex.set(`${ssrc}:${r.index}`, sent);
-    if (this.recent.length > RECENT_PACKETS) {
-      const gone = this.recent.shift()!;
-      this.#byIndex.delete(`${gone.ssrc}:${gone.index}`);
-      if (gone.delivered) this.archive.push(gone);
-      if (this.archive.length > ARCHIVED_PACKETS) this.archive.shift();
-    }
     return sent;
   }
 
@@ -313,7 +286,7 @@ function srtcpFields(lane: Lane, sent: Sent): Field[] {
     { name: 'srtcpIndex', offset: wordAt, lengthBytes: 4, values: indices },
   ];
   for (let i = 0; i < lane.mkiLengthBytes; i++) {
-    const values = lane.keyIds.map((k) => (k >>> (8 * (lane.mkiLengthBytes - 1 - i))) & 0xff);
+    const values = mkiByteValues(lane.keyIds, lane.mkiLengthBytes, i);
     fields.push({ name: `mki[${i}]`, offset: wordAt + INDEX_WORD_BYTES + i, lengthBytes: 1, values });
   }
   const tagAt = srtcp.length - lane.authTagBytes;
@@ -329,7 +302,7 @@ function srtcpFields(lane: Lane, sent: Sent): Field[] {
 
 function setup(rng: Prng): FuzzInstance {
   const lanes = SRTP_PROFILE_NAMES.flatMap((p) => MKI_LENGTHS.map((m) => new Lane(rng.fork(), p, m)));
-  for (const lane of lanes) for (let i = 0; i < 8; i++) lane.nextValid(rng); // something to mutate from the start
+  for (const lane of lanes) for (let i = 0; i < 8; i++) lane.packets.nextValid(rng); // something to mutate from the start
   let lane = lanes[0]!;
   let expect: Expect = { kind: 'garbage' };
 
@@ -337,12 +310,12 @@ function setup(rng: Prng): FuzzInstance {
     lane = r.pick(lanes);
     const roll = r.below(100);
     if (roll < 4) {
-      const sent = lane.nextValid(r);
+      const sent = lane.packets.nextValid(r);
       expect = { kind: 'valid', sent };
       return sent.srtcp;
     }
     if (roll < 6) {
-      const from = r.chance(0.3) ? lane.archive : lane.recent;
+      const from = r.chance(0.3) ? lane.archive : lane.packets.recent;
       const repeat = from.filter((s) => s.delivered && lane.tries(s.keyId));
       if (repeat.length > 0) {
         const sent = r.pick(repeat);
@@ -356,9 +329,9 @@ function setup(rng: Prng): FuzzInstance {
       return lane.rogue(r);
     }
     expect = { kind: 'garbage' };
-    const src = lane.source(r);
+    const src = lane.packets.source(r);
     if (src === undefined || r.chance(0.04)) return randomInput(r, 1500);
-    const others = lane.recent.map((s) => s.srtcp);
+    const others = lane.packets.recent.map((s) => s.srtcp);
     return mutate(r, { input: src.srtcp, fields: srtcpFields(lane, src), others });
   }
 
@@ -368,7 +341,7 @@ function setup(rng: Prng): FuzzInstance {
     const r = lane.receiver.unprotect(input);
     check(same(input, copy), () => `${lane.name}: unprotect wrote to its input`);
     if (r.ok) {
-      const sent = lane.sentAs(r.ssrc, r.index);
+      const sent = lane.packets.sentAs(r.ssrc, r.index);
       check(
         sent !== undefined && same(r.rtcp, sent.rtcp),
         () => `${lane.name}: accepted a packet the sender never sent (index ${r.index}): ${hex(r.rtcp)}`,
@@ -421,8 +394,8 @@ function setup(rng: Prng): FuzzInstance {
       // After all the garbage, a fresh valid packet on every lane still decrypts to the original.
       const r = rng.fork();
       for (const l of lanes) {
-        let sent = l.nextValid(r);
-        while (sent.delivered) sent = l.nextValid(r);
+        let sent = l.packets.nextValid(r);
+        while (sent.delivered) sent = l.packets.nextValid(r);
         const got = l.receiver.unprotect(sent.srtcp);
         check(
           got.ok && same(got.rtcp, sent.rtcp),

@@ -28,6 +28,7 @@ import { decodeRtpHeader } from '../../src/packet/rtp-header.js';
 import { mkiOfKeyId, writeSrtpMki } from '../../src/packet/srtp-trailer.js';
 import { concat, mutate, randomInput, type Field } from '../mutate.js';
 import type { Prng } from '../prng.js';
+import { SentPackets, hex, mkiByteValues, same } from '../sent-packets.js';
 import { randomRtpPacket, rtpFields } from '../rtp-packets.js';
 import {
   ACCEPTED,
@@ -81,18 +82,13 @@ const LANE_MODES: readonly { keyChange: KeyChangeMode; mkiLengthBytes: MkiLength
 ];
 const RTP_PADDING_BIT = 0x20;
 
-const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.compare(a, b) === 0;
-
 class Lane {
   readonly name: string;
   readonly sender: SrtpSender;
   readonly receiver: SrtpReceiver;
   readonly ssrcs: readonly Ssrc[];
   readonly #nextSeq = new Map<Ssrc, number>();
-  readonly #upcoming: Sent[] = [];
-  readonly recent: Sent[] = [];
-  readonly #byIndex = new Map<string, Sent>();
+  readonly packets: SentPackets<Sent>;
   readonly keyIds: KeyId[] = [];
   #clockMs = 0;
   #protected = 0;
@@ -104,6 +100,7 @@ class Lane {
     readonly mkiLengthBytes: MkiLengthBytes,
     readonly keyChange: KeyChangeMode,
   ) {
+    this.packets = new SentPackets<Sent>(RECENT_PACKETS, (r) => this.#protect(r));
     this.name = keyChange === 'phase' ? `${profile}/phase` : `${profile}/mki${mkiLengthBytes}`;
     this.sender = new SrtpSender({ profile, mkiLengthBytes, keyChange });
     this.receiver = new SrtpReceiver({
@@ -158,29 +155,6 @@ class Lane {
     if (this.keyIds.length > 8) this.keyIds.shift();
   }
 
-  /** The next valid packet in delivery order (sent in small batches, sometimes reordered). */
-  nextValid(rng: Prng): Sent {
-    if (this.#upcoming.length === 0) {
-      const batch = Array.from({ length: 4 }, () => this.#protect(rng));
-      if (rng.chance(0.3)) {
-        const i = rng.below(3);
-        [batch[i], batch[i + 1]] = [batch[i + 1]!, batch[i]!];
-      }
-      this.#upcoming.push(...batch);
-    }
-    return this.#upcoming.shift()!;
-  }
-
-  /** A packet to mutate: a recent one, or one not yet delivered (a mutant of it must not get through either). */
-  source(rng: Prng): Sent | undefined {
-    if (this.#upcoming.length > 0 && rng.chance(0.2)) return rng.pick(this.#upcoming);
-    return this.recent.length === 0 ? undefined : rng.pick(this.recent);
-  }
-
-  sentAs(ssrc: number, index: number): Sent | undefined {
-    return this.#byIndex.get(`${ssrc}:${index}`);
-  }
-
   /**
    * A packet under the active key with P=1 and a padding count that cannot be (0, or past the payload): what only
    * a broken or hostile key holder makes (SrtpSender refuses it). It authenticates, so it reaches the checks after
@@ -233,12 +207,6 @@ class Lane {
     const r = this.sender.protect(rtp);
     if (!r.ok) throw new Error(`fuzz set-up: the sender refused a valid packet (${r.reason})`);
     const sent: Sent = { rtp, srtp: r.packet, ssrc, index: r.index, keyId: r.keyId, delivered: false };
-    this.recent.push(sent);
-    this.#byIndex.set(`${ssrc}:${r.index}`, sent);
-    if (this.recent.length > RECENT_PACKETS) {
-      const gone = this.recent.shift()!;
-      this.#byIndex.delete(`${gone.ssrc}:${gone.index}`);
-    }
     return sent;
   }
 
@@ -263,7 +231,7 @@ function srtpFields(lane: Lane, srtp: Uint8Array): Field[] {
   const tagBytes = lane.receiver.profile.authTagBytes;
   const mkiAt = srtp.length - tagBytes - lane.mkiLengthBytes;
   for (let i = 0; i < lane.mkiLengthBytes; i++) {
-    const values = lane.keyIds.map((k) => (k >>> (8 * (lane.mkiLengthBytes - 1 - i))) & 0xff);
+    const values = mkiByteValues(lane.keyIds, lane.mkiLengthBytes, i);
     fields.push({ name: `mki[${i}]`, offset: mkiAt + i, lengthBytes: 1, values });
   }
   return fields;
@@ -273,7 +241,7 @@ function setup(rng: Prng): FuzzInstance {
   const lanes = SRTP_PROFILE_NAMES.flatMap((p) =>
     LANE_MODES.map((m) => new Lane(rng.fork(), p, m.mkiLengthBytes, m.keyChange)),
   );
-  for (const lane of lanes) for (let i = 0; i < 8; i++) lane.nextValid(rng); // something to mutate from the start
+  for (const lane of lanes) for (let i = 0; i < 8; i++) lane.packets.nextValid(rng); // something to mutate from the start
   let lane = lanes[0]!;
   let expect: Expect = { kind: 'garbage' };
 
@@ -281,12 +249,12 @@ function setup(rng: Prng): FuzzInstance {
     lane = r.pick(lanes);
     const roll = r.below(100);
     if (roll < 4) {
-      const sent = lane.nextValid(r);
+      const sent = lane.packets.nextValid(r);
       expect = { kind: 'valid', sent };
       return sent.srtp;
     }
     if (roll < 6) {
-      const repeat = lane.recent.filter(
+      const repeat = lane.packets.recent.filter(
         (s) =>
           s.delivered &&
           lane.highestIndex(s.ssrc) - s.index < SURELY_IN_WINDOW &&
@@ -302,7 +270,7 @@ function setup(rng: Prng): FuzzInstance {
       expect = { kind: 'rogue' };
       return lane.rogue(r);
     }
-    const src = lane.source(r);
+    const src = lane.packets.source(r);
     if (lane.keyChange === 'phase' && src !== undefined && r.chance(0.1)) {
       // A valid packet with only its P bit flipped: it names the other phase's key, and must not verify.
       expect = { kind: 'flippedPhase' };
@@ -312,7 +280,7 @@ function setup(rng: Prng): FuzzInstance {
     }
     expect = { kind: 'garbage' };
     if (src === undefined || r.chance(0.04)) return randomInput(r, 1500);
-    const others = lane.recent.map((s) => s.srtp);
+    const others = lane.packets.recent.map((s) => s.srtp);
     return mutate(r, { input: src.srtp, fields: srtpFields(lane, src.srtp), others });
   }
 
@@ -322,7 +290,7 @@ function setup(rng: Prng): FuzzInstance {
     const r = lane.receiver.unprotect(input);
     check(same(input, copy), () => `${lane.name}: unprotect wrote to its input`);
     if (r.ok) {
-      const sent = lane.sentAs(r.ssrc, r.index);
+      const sent = lane.packets.sentAs(r.ssrc, r.index);
       check(
         sent !== undefined && same(r.packet, sent.rtp),
         () => `${lane.name}: accepted a packet the sender never sent (index ${r.index}): ${hex(r.packet)}`,
@@ -375,8 +343,8 @@ function setup(rng: Prng): FuzzInstance {
       // After all the garbage, a fresh valid packet on every lane still decrypts to the original.
       const r = rng.fork();
       for (const l of lanes) {
-        let sent = l.nextValid(r);
-        while (sent.delivered) sent = l.nextValid(r);
+        let sent = l.packets.nextValid(r);
+        while (sent.delivered) sent = l.packets.nextValid(r);
         const got = l.receiver.unprotect(sent.srtp);
         check(
           got.ok && same(got.packet, sent.rtp),

@@ -289,3 +289,30 @@ export async function startReceiver(
     close: () => receiver.close(),
   };
 }
+
+/**
+ * The claim scenarios' run: an encoder sends `rtpPackets` of the sample on `system`, one subscriber receives them
+ * (given up to 5 s after the send to decrypt them all), and the media group is captured as sent.
+ */
+export async function sendToOneViewer(system: TestSystem, rtpPackets: number, o: SendOptions) {
+  const sender = await system.enrol('encoder', 'sender');
+  const viewer = await system.enrol('viewer', 'receiver', 'subscription');
+  const rx = await startReceiver(system, viewer);
+  const capture = await captureGroup(system);
+  const media = await sampleSlice(rtpPackets);
+  const keysRotated = (await sendMedia(system, sender, media, o)).progress.keysRotated;
+  const t0 = Date.now();
+  while (rx.receiver.stats.packetsDecrypted < rtpPackets && Date.now() - t0 < 5000)
+    await new Promise((r) => setTimeout(r, 20));
+  await capture.close();
+  await rx.close();
+  return {
+    media,
+    keysRotated,
+    /** The datagrams on the media group, in order. */
+    wire: capture.packets,
+    rtp: rx.rtpPackets(),
+    output: rx.output(),
+    stats: rx.receiver.stats,
+  };
+}

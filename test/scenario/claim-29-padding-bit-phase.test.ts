@@ -5,14 +5,7 @@
 // SRTP level (test/srtp/key-phase.test.ts): this sender never pads.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeRtpHeader } from '../../src/packet/rtp-header.js';
-import {
-  captureGroup,
-  sampleSlice,
-  sendMedia,
-  startReceiver,
-  startSystem,
-  type TestSystem,
-} from '../helpers/system.js';
+import { sendToOneViewer, startSystem, type TestSystem } from '../helpers/system.js';
 
 const P_BIT = 0x20;
 const TAG_BYTES = 10; // AES_CM_128_HMAC_SHA1_80
@@ -35,22 +28,10 @@ describe('claim 29: the RTP padding bit as the key phase', () => {
   beforeAll(async () => {
     // Phase mode needs a crypto period longer than the announcement look-ahead ((150 + 500 ms) x speed 1).
     system = await startSystem({ keyChange: 'phase', cryptoPeriodMs: 1000, segmentLengthMs: 2000 });
-    const sender = await system.enrol('encoder', 'sender');
-    const viewer = await system.enrol('viewer', 'receiver', 'subscription');
-    const rx = await startReceiver(system, viewer);
-    const capture = await captureGroup(system);
-    media = await sampleSlice(PACKETS);
-    const sent = await sendMedia(system, sender, media, { speed: 1, leadMs: 150 });
-    keysRotated = sent.progress.keysRotated;
-    const t0 = Date.now();
-    while (rx.receiver.stats.packetsDecrypted < PACKETS && Date.now() - t0 < 5000)
-      await new Promise((r) => setTimeout(r, 20));
-    await capture.close();
-    await rx.close();
-    wire = capture.packets;
-    rtp = rx.rtpPackets();
-    output = rx.output();
-    stats = rx.receiver.stats;
+    ({ media, wire, rtp, output, stats, keysRotated } = await sendToOneViewer(system, PACKETS, {
+      speed: 1,
+      leadMs: 150,
+    }));
   }, 60_000);
   afterAll(async () => system.close());
 

@@ -6,14 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeRtpHeader } from '../../src/packet/rtp-header.js';
 import { decodeSrtpTrailer } from '../../src/packet/srtp-trailer.js';
 import { SrtpReceiver, srtpParams } from '../../src/srtp/index.js';
-import {
-  captureGroup,
-  sampleSlice,
-  sendMedia,
-  startReceiver,
-  startSystem,
-  type TestSystem,
-} from '../helpers/system.js';
+import { sendToOneViewer, startSystem, type TestSystem } from '../helpers/system.js';
 
 const MKI_BYTES = 4;
 const TAG_BYTES = 10; // AES_CM_128_HMAC_SHA1_80
@@ -35,21 +28,7 @@ describe('claims 25-28: the MKI as the key-change field', () => {
 
   beforeAll(async () => {
     system = await startSystem({ cryptoPeriodMs: 1000, segmentLengthMs: 2000, mkiLengthBytes: MKI_BYTES });
-    const sender = await system.enrol('encoder', 'sender');
-    const viewer = await system.enrol('viewer', 'receiver', 'subscription');
-    const rx = await startReceiver(system, viewer);
-    const capture = await captureGroup(system);
-    media = await sampleSlice(PACKETS);
-    keysRotated = (await sendMedia(system, sender, media, { speed: 8 })).progress.keysRotated;
-    const t0 = Date.now();
-    while (rx.receiver.stats.packetsDecrypted < PACKETS && Date.now() - t0 < 5000)
-      await new Promise((r) => setTimeout(r, 20));
-    await capture.close();
-    await rx.close();
-    wire = capture.packets;
-    rtp = rx.rtpPackets();
-    output = rx.output();
-    stats = rx.receiver.stats;
+    ({ media, wire, rtp, output, stats, keysRotated } = await sendToOneViewer(system, PACKETS, { speed: 8 }));
   }, 60_000);
   afterAll(async () => system.close());
 

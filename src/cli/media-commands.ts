@@ -47,7 +47,7 @@ async function connect(
   credentialsPath: string,
   programmeId: number,
   log: Logger,
-  opts: { role?: 'sender'; serverUrl?: string | undefined } = {},
+  opts: { role?: 'sender' | 'receiver'; serverUrl?: string | undefined } = {},
 ) {
   const credentials = await readCredentialsFile(credentialsPath);
   if (opts.role !== undefined && credentials.role !== opts.role) {
@@ -223,6 +223,7 @@ export function registerMediaCommands(program: Command): void {
     if (o.output !== undefined) sinks.push(fileSink(o.output, fail));
     for (const f of o.forward) sinks.push(forwardSink(f));
     const { client, credentials, programme } = await connect(o.credentials, o.programme, log, {
+      role: 'receiver',
       serverUrl: o.serverUrl,
     });
     if (programme.pricing === 'session' && o.session !== true)

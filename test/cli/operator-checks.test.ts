@@ -167,6 +167,23 @@ describe('options and credentials', () => {
     ]);
   });
 
+  it("refuses to receive with a sender's credentials, before asking the key server anything", async () => {
+    const file = join(tmp, 'tx.json'); // enrolled as a sender above
+    const r = await keycast(
+      'receive',
+      '--credentials',
+      file,
+      '--programme',
+      '1',
+      '--server-url',
+      'http://127.0.0.1:1',
+    );
+    expect([r.code, r.stderr]).toEqual([
+      1,
+      `keycast: ${file} is for a sender; this command needs a receiver's credentials\n`,
+    ]);
+  });
+
   it('warns on stderr when a credentials file is open to others, and still uses it', async () => {
     const file = join(tmp, 'open.json');
     await keycast('client', 'enrol', '--name', 'open', '--out', file, ...d);

@@ -1,6 +1,7 @@
 // `keycast sdp`: an SDP (RTP/SAVP, a=crypto per RFC 4568, a=ssrc, MP2T) for a programme's content keys, so
 // standard SRTP receivers (ffmpeg, GStreamer's sdpdemux, keycast receive --sdp) can decrypt it without a key
 // server. The keys come from a `keycast keys export` file or straight from the data directory.
+import { isIPv4 } from 'node:net';
 import { parseSecretJson } from '../keys/secret-json.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { InvalidArgumentError, Option, type Command } from 'commander';
@@ -110,6 +111,8 @@ export function sdpOfExport(ex: KeysExport, o: SdpOptions, group?: string, port?
       mki: { value: Number.parseInt(k.mki, 16), lengthBytes: mkiLengthBytes },
     }),
   }));
+  if (o.address !== undefined && !isIPv4(o.address))
+    throw new Error(`--address ${o.address}: keycast and its peers here take IPv4 addresses only`);
   const address = o.address ?? group;
   const mediaPort = o.port ?? port;
   if (address === undefined || mediaPort === undefined)

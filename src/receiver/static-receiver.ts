@@ -1,6 +1,7 @@
 // A receiver for any standard SRTP stream, with keys given up front (SDES a=crypto, or keys typed in):
 // no key server, no key messages. Unicast or multicast in, the original RTP payload out to the sinks.
 // It wraps SrtpReceiver (src/srtp/receiver.ts) and adds only the socket, the ROC hint and the counters.
+import { isIPv4 } from 'node:net';
 import dgram from 'node:dgram';
 import type { Logger } from 'pino';
 import { asKeyId, asSsrc, type Ssrc } from '../ids.js';
@@ -96,10 +97,21 @@ export class StaticReceiver {
 
   async open(): Promise<void> {
     const s = this.#opts.source;
+    const where = `${s.kind === 'unicast' ? s.address : s.group}:${s.port}`;
+    if (!isIPv4(s.kind === 'unicast' ? s.address : s.group))
+      throw new Error(`cannot receive on ${where}: IPv4 addresses only`);
     await new Promise<void>((resolve, reject) => {
-      this.#socket.once('error', reject);
+      const failed = (err: NodeJS.ErrnoException) =>
+        reject(
+          new Error(
+            err.code === 'EADDRNOTAVAIL'
+              ? `cannot receive on ${where}: not an address of this host (a unicast c= line or --listen must name one, e.g. 127.0.0.1)`
+              : `cannot receive on ${where}: ${err.code ?? err.message}`,
+          ),
+        );
+      this.#socket.once('error', failed);
       this.#socket.bind(s.port, s.kind === 'unicast' ? s.address : s.group, () => {
-        this.#socket.off('error', reject);
+        this.#socket.off('error', failed);
         resolve();
       });
     });

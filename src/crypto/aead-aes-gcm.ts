@@ -102,12 +102,10 @@ export class AeadAesGcmTransform implements SrtpTransform {
   readonly cipherOverheadBytes = GCM_TAG_BYTES;
   readonly authTagBytes = 0;
   readonly #keys: GcmKeyHolder;
-  readonly #gcm: GcmPrimitive;
 
   /** From session keys (the RFC 7714 §16 vectors give these); profiles use deriveSrtpGcmKeys first. */
   constructor(keys: GcmSessionKeys, gcm?: GcmPrimitive) {
     this.#keys = new GcmKeyHolder(keys, gcm);
-    this.#gcm = this.#keys.gcm;
   }
 
   protect(
@@ -127,7 +125,7 @@ export class AeadAesGcmTransform implements SrtpTransform {
     const header = rtp.subarray(0, headerLengthBytes);
     out.set(header, 0);
     writeSrtpGcmIv(this.#keys.salt, ssrc, index, this.#keys.iv);
-    this.#gcm.seal(
+    this.#keys.gcm.seal(
       this.#keys.key,
       this.#keys.iv,
       header,
@@ -154,7 +152,7 @@ export class AeadAesGcmTransform implements SrtpTransform {
     const header = authenticated.subarray(0, headerLengthBytes);
     writeSrtpGcmIv(this.#keys.salt, ssrc, index, this.#keys.iv);
     if (
-      !this.#gcm.open(
+      !this.#keys.gcm.open(
         this.#keys.key,
         this.#keys.iv,
         header,
@@ -178,13 +176,11 @@ export class AeadAesGcmSrtcpTransform implements SrtcpTransform {
   readonly cipherOverheadBytes = GCM_TAG_BYTES;
   readonly authTagBytes = 0;
   readonly #keys: GcmKeyHolder;
-  readonly #gcm: GcmPrimitive;
   readonly #aad = new Uint8Array(SRTCP_CLEAR_HEADER_BYTES + SRTCP_INDEX_WORD_BYTES);
 
   /** From session keys (the RFC 7714 §17 vectors give these); profiles use deriveSrtcpGcmKeys first. */
   constructor(keys: GcmSessionKeys, gcm?: GcmPrimitive) {
     this.#keys = new GcmKeyHolder(keys, gcm);
-    this.#gcm = this.#keys.gcm;
   }
 
   protect(
@@ -216,11 +212,11 @@ export class AeadAesGcmSrtcpTransform implements SrtcpTransform {
       regionOut.set(header, 0);
       const aad = this.#encryptedAad(header, word);
       const body = rtcp.subarray(SRTCP_CLEAR_HEADER_BYTES);
-      this.#gcm.seal(this.#keys.key, this.#keys.iv, aad, body, regionOut.subarray(8, tagAt), tag);
+      this.#keys.gcm.seal(this.#keys.key, this.#keys.iv, aad, body, regionOut.subarray(8, tagAt), tag);
     } else {
       regionOut.set(rtcp, 0);
       const aad = concat(rtcp, word);
-      this.#gcm.seal(this.#keys.key, this.#keys.iv, aad, new Uint8Array(0), new Uint8Array(0), tag);
+      this.#keys.gcm.seal(this.#keys.key, this.#keys.iv, aad, new Uint8Array(0), new Uint8Array(0), tag);
     }
   }
 
@@ -248,12 +244,13 @@ export class AeadAesGcmSrtcpTransform implements SrtcpTransform {
       const header = region.subarray(0, SRTCP_CLEAR_HEADER_BYTES);
       const aad = this.#encryptedAad(header, word);
       const body = region.subarray(SRTCP_CLEAR_HEADER_BYTES, tagAt);
-      if (!this.#gcm.open(key, iv, aad, body, gcmTag, out.subarray(SRTCP_CLEAR_HEADER_BYTES))) return false;
+      if (!this.#keys.gcm.open(key, iv, aad, body, gcmTag, out.subarray(SRTCP_CLEAR_HEADER_BYTES)))
+        return false;
       out.set(header, 0);
       return true;
     }
     const rtcp = region.subarray(0, tagAt);
-    if (!this.#gcm.open(key, iv, concat(rtcp, word), new Uint8Array(0), gcmTag, new Uint8Array(0)))
+    if (!this.#keys.gcm.open(key, iv, concat(rtcp, word), new Uint8Array(0), gcmTag, new Uint8Array(0)))
       return false;
     out.set(rtcp, 0);
     return true;

@@ -2,8 +2,8 @@
 // several master keys; per-SSRC index estimation (Appendix A) and replay window (§3.3.2); retired
 // keys stay usable for a grace period, then are zeroized and deleted.
 //
-// A failed unprotect changes neither the input nor any stream state: the plaintext goes to a new
-// buffer, and the stream is updated only after the tag, the padding and the replay check all pass.
+// A failed unprotect changes neither the input nor any stream state: the plaintext goes to a fresh
+// output (a view cut from this receiver's slab, output-slab.ts), and the stream is updated only after the tag, the padding and the replay check all pass.
 //
 // Phase mode (claim 29, docs/key-phase.md): the wire P bit picks one of two keys, one per phase; a newer
 // key replaces the older one of its phase. The tag covers the packet's own P bit, which is not on the
@@ -30,6 +30,7 @@ import {
 import type { HeldKey } from './keys.js';
 import { SRTP_DEFAULT_REPLAY_WINDOW_PACKETS } from './replay-window.js';
 import { RetiringKeys } from './retiring-keys.js';
+import { OutputSlab } from './output-slab.js';
 import { SrtpStreams } from './streams.js';
 import type { SrtpMasterKey, SrtpRejectReason, SrtpStreamState } from './types.js';
 
@@ -76,6 +77,8 @@ export class SrtpReceiver {
   /** Keys by id and by what names them in packets: the MKI, or in phase mode the phase. */
   readonly #keys: RetiringKeys<HeldKey>;
   readonly #streams: SrtpStreams;
+  /** Where outputs are cut from (output-slab.ts): a view each, not an array of its own. */
+  readonly #out = new OutputSlab();
 
   constructor(opts: SrtpReceiverOptions) {
     this.profile = srtpProfile(opts.profile);
@@ -157,7 +160,7 @@ export class SrtpReceiver {
 
   /**
    * Verifies and decrypts one SRTP packet. `packet` is the sender's RTP packet (header, payload,
-   * padding) in a new buffer; the input is never written. Never throws on any input.
+   * padding) in a view of its own (output-slab.ts); the input is never written. Never throws on any input.
    *
    * Before the key lookup: too_short, bad_version, bad_header, unknown_key (with the MKI as keyId,
    * so the caller can fetch the missing key). After it, auth_fail for anything unauthenticated;
@@ -194,15 +197,18 @@ export class SrtpReceiver {
     const stream = this.#streams.get(header.ssrc);
     const index = estimateSrtpIndex(stream?.highestIndex, header.sequenceNumber);
     if (!isValidSrtpIndex(index)) return { ok: false, reason: 'auth_fail', keyId };
-    const packet = new Uint8Array(authenticated.byteLength - overhead);
+    const packet = this.#out.take(authenticated.byteLength - overhead);
     const verify = (a: Uint8Array) =>
       key.transform.unprotect(a, headerLengthBytes, header.ssrc, index, trailer.trailer.tag, packet);
     if (!(phase ? verifyEitherPaddingBit(authenticated, verify) : verify(authenticated))) {
+      this.#out.giveBack(packet);
       return { ok: false, reason: 'auth_fail', keyId };
     }
     const padding = decodeRtpPadding(packet, headerLengthBytes);
-    if (!padding.ok) return { ok: false, reason: 'bad_padding', keyId };
-    if (stream !== undefined && !stream.accepts(index)) return { ok: false, reason: 'replay', keyId };
+    if (!padding.ok || (stream !== undefined && !stream.accepts(index))) {
+      this.#out.giveBack(packet);
+      return { ok: false, reason: padding.ok ? 'replay' : 'bad_padding', keyId };
+    }
 
     this.#streams.commit(header.ssrc, index);
     const payloadEnd = packet.byteLength - padding.paddingBytes;

@@ -16,6 +16,7 @@ import { SRTP_MAX_INDEX, estimateSrtpIndex } from './index-estimate.js';
 import { checkKeyChange, checkMkiLength, describeSlot, holdKey, keySlot, zeroizeKey } from './keys.js';
 import type { HeldKey } from './keys.js';
 import { SRTP_DEFAULT_REPLAY_WINDOW_PACKETS } from './replay-window.js';
+import { OutputSlab } from './output-slab.js';
 import { SrtpStreams } from './streams.js';
 import type { SrtpMasterKey, SrtpRejectReason, SrtpStreamState } from './types.js';
 
@@ -47,6 +48,8 @@ export class SrtpSender {
   /** Key ids by what names them in packets: the MKI, or in phase mode the phase. */
   readonly #keyIdBySlot = new Map<number, KeyId>();
   readonly #streams: SrtpStreams;
+  /** Where outputs are cut from (output-slab.ts): a view each, not an array of its own. */
+  readonly #out = new OutputSlab();
   #active: SenderKey | undefined;
 
   constructor(opts: SrtpSenderOptions) {
@@ -122,7 +125,8 @@ export class SrtpSender {
   }
 
   /**
-   * Protects one RTP packet (header + payload + padding) into a new buffer:
+   * Protects one RTP packet (header + payload + padding) into a fresh output (a view cut
+   * from this sender's slab, output-slab.ts):
    * header | encrypted payload | MKI | tag. The input is not modified. In phase mode there is no MKI
    * and the wire P bit is the key's phase; the tag covers the input's own P bit.
    *
@@ -149,7 +153,7 @@ export class SrtpSender {
 
     const t = key.transform;
     const authenticatedBytes = rtp.byteLength + t.cipherOverheadBytes;
-    const out = new Uint8Array(authenticatedBytes + this.mkiLengthBytes + t.authTagBytes);
+    const out = this.#out.take(authenticatedBytes + this.mkiLengthBytes + t.authTagBytes);
     t.protect(
       rtp,
       headerLengthBytes,

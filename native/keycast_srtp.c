@@ -1,5 +1,6 @@
 // keycast's optional native SRTP crypto: AES-CM + HMAC-SHA1 (RFC 3711 §4.1.1, §4.2) and AES-GCM (RFC 7714) on
-// one packet per call, linked against the OpenSSL that the running node binary exports (no libssl of its own).
+// one packet per call, and one-shot AES-GCM for key wraps; linked against the OpenSSL that the running node binary
+// exports (no libssl of its own).
 // Why: node:crypto costs 2-5 µs of fixed overhead per call, which dominates at packet sizes; here one N-API call
 // does the whole packet with cipher and HMAC state kept across packets (key schedule and HMAC pads computed once).
 //
@@ -272,6 +273,37 @@ static napi_value gcm_call(napi_env env, napi_callback_info info, int enc) {
 static napi_value gcm_seal(napi_env env, napi_callback_info info) { return gcm_call(env, info, 1); }
 static napi_value gcm_open(napi_env env, napi_callback_info info) { return gcm_call(env, info, 0); }
 
+// gcmSealOnce(key, iv12, aad, plaintext, out, tagOut16) / gcmOpenOnce(key, iv12, aad, ciphertext, tag16, out) ->
+// boolean: one message under a key used once (key wraps, src/crypto/aead-wrap.ts), so no state is kept: the key
+// schedule lives in a context made, used, cleansed and freed inside the call.
+static napi_value gcm_once(napi_env env, napi_callback_info info, int enc) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  CHECK(env, argc == 6, "gcmSealOnce/gcmOpenOnce: 6 arguments expected");
+  bytes_t key, iv, aad, in, out, tag;
+  int ok = get_bytes(env, argv[0], &key) && get_bytes(env, argv[1], &iv) && get_bytes(env, argv[2], &aad) &&
+           get_bytes(env, argv[3], &in);
+  ok = ok && (enc ? get_bytes(env, argv[4], &out) && get_bytes(env, argv[5], &tag)
+                  : get_bytes(env, argv[4], &tag) && get_bytes(env, argv[5], &out));
+  CHECK(env, ok, "gcmSealOnce/gcmOpenOnce: Uint8Array arguments expected");
+  const EVP_CIPHER *c = gcm_cipher(key.len);
+  CHECK(env, c != NULL, "gcmSealOnce/gcmOpenOnce: key must be 16, 24 or 32 bytes");
+  CHECK(env, iv.len == GCM_IV_BYTES && tag.len == GCM_TAG_BYTES && out.len == in.len,
+        "gcmSealOnce/gcmOpenOnce: bad lengths");
+  state_t s = {.kind = KIND_GCM, .cipher = EVP_CIPHER_CTX_new()};
+  CHECK(env, s.cipher != NULL, "gcmSealOnce/gcmOpenOnce: out of memory");
+  ok = EVP_CipherInit_ex(s.cipher, c, NULL, key.data, NULL, enc) == 1 && gcm_run(&s, enc, &iv, &aad, &in, out.data, tag.data);
+  EVP_CIPHER_CTX_free(s.cipher); // cleanses the key schedule
+  CHECK(env, ok || !enc, "gcmSealOnce: OpenSSL failed");
+  napi_value result;
+  napi_get_boolean(env, ok, &result);
+  return result;
+}
+
+static napi_value gcm_seal_once(napi_env env, napi_callback_info info) { return gcm_once(env, info, 1); }
+static napi_value gcm_open_once(napi_env env, napi_callback_info info) { return gcm_once(env, info, 0); }
+
 // free(state): cleanses and frees the keys now (zeroize); the state is unusable afterwards.
 static napi_value state_free(napi_env env, napi_callback_info info) {
   size_t argc = 1;
@@ -294,6 +326,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"gcmCreate", NULL, gcm_create, NULL, NULL, NULL, napi_default, NULL},
       {"gcmSeal", NULL, gcm_seal, NULL, NULL, NULL, napi_default, NULL},
       {"gcmOpen", NULL, gcm_open, NULL, NULL, NULL, napi_default, NULL},
+      {"gcmSealOnce", NULL, gcm_seal_once, NULL, NULL, NULL, napi_default, NULL},
+      {"gcmOpenOnce", NULL, gcm_open_once, NULL, NULL, NULL, napi_default, NULL},
       {"free", NULL, state_free, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

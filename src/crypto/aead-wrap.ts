@@ -4,8 +4,14 @@
 //
 // The associated data names what the key is and whom it is for (see src/keys/aad.ts), so a wrapped key cannot be
 // moved to another context (another client, programme, segment or key id) without failing authentication.
+//
+// With the native addon (src/crypto/native.ts) a wrap is one call into OpenSSL, about 1 µs; through node:crypto it
+// is five calls, about 7 µs. A group rekey at a million members makes tens of thousands (src/keys/group/).
 import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { randomBytes } from './random.js';
+import { nativeAesGcmOnce } from './native.js';
+import { fillRandom } from './random.js';
+
+const native = nativeAesGcmOnce();
 
 export const WRAP_KEY_LENGTH_BYTES = 32; // AES-256
 export const WRAP_NONCE_LENGTH_BYTES = 12; // NIST SP 800-38D §8.2.2 (random IV)
@@ -28,14 +34,26 @@ function checkKek(kek: Uint8Array, fn: string): void {
 export function wrapKey(kek: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
   checkKek(kek, 'wrapKey');
   if (plaintext.length === 0) throw new RangeError('wrapKey: plaintext must not be empty');
-  const nonce = randomBytes(WRAP_NONCE_LENGTH_BYTES);
+  const out = new Uint8Array(WRAP_OVERHEAD_BYTES + plaintext.length);
+  const nonce = out.subarray(0, WRAP_NONCE_LENGTH_BYTES);
+  fillRandom(nonce);
+  if (native !== undefined) {
+    const ctEnd = WRAP_NONCE_LENGTH_BYTES + plaintext.length;
+    native.seal(
+      kek,
+      nonce,
+      aad,
+      plaintext,
+      out.subarray(WRAP_NONCE_LENGTH_BYTES, ctEnd),
+      out.subarray(ctEnd),
+    );
+    return out;
+  }
   const cipher = createCipheriv('aes-256-gcm', kek, nonce, { authTagLength: WRAP_TAG_LENGTH_BYTES });
   cipher.setAAD(aad);
   const ct = cipher.update(plaintext);
   const fin = cipher.final();
   const tag = cipher.getAuthTag();
-  const out = new Uint8Array(WRAP_NONCE_LENGTH_BYTES + ct.length + fin.length + WRAP_TAG_LENGTH_BYTES);
-  out.set(nonce, 0);
   out.set(ct, WRAP_NONCE_LENGTH_BYTES);
   out.set(fin, WRAP_NONCE_LENGTH_BYTES + ct.length);
   out.set(tag, out.length - WRAP_TAG_LENGTH_BYTES);
@@ -52,6 +70,12 @@ export function unwrapKey(kek: Uint8Array, wrapped: Uint8Array, aad: Uint8Array)
   const nonce = wrapped.subarray(0, WRAP_NONCE_LENGTH_BYTES);
   const ct = wrapped.subarray(WRAP_NONCE_LENGTH_BYTES, wrapped.length - WRAP_TAG_LENGTH_BYTES);
   const tag = wrapped.subarray(wrapped.length - WRAP_TAG_LENGTH_BYTES);
+  if (native !== undefined) {
+    const key = new Uint8Array(ct.length);
+    if (native.open(kek, nonce, aad, ct, tag, key)) return { ok: true, key };
+    key.fill(0); // unauthenticated plaintext: never handed on
+    return { ok: false, reason: 'auth_fail' };
+  }
   try {
     const decipher = createDecipheriv('aes-256-gcm', kek, nonce, { authTagLength: WRAP_TAG_LENGTH_BYTES });
     decipher.setAAD(aad);

@@ -45,6 +45,22 @@ interface NativeAddon {
     tag: Uint8Array,
     out: Uint8Array,
   ): boolean;
+  gcmSealOnce(
+    key: Uint8Array,
+    iv: Uint8Array,
+    aad: Uint8Array,
+    plaintext: Uint8Array,
+    out: Uint8Array,
+    tagOut: Uint8Array,
+  ): boolean;
+  gcmOpenOnce(
+    key: Uint8Array,
+    iv: Uint8Array,
+    aad: Uint8Array,
+    ciphertext: Uint8Array,
+    tag: Uint8Array,
+    out: Uint8Array,
+  ): boolean;
   free(s: NativeState): void;
 }
 
@@ -115,7 +131,24 @@ function agreesWithNodeCrypto(a: NativeAddon): boolean {
   const c = createCipheriv('aes-128-gcm', key, iv.subarray(0, 12));
   c.setAAD(rtp.subarray(0, 12));
   const gcmExpected = Buffer.concat([c.update(rtp.subarray(12)), c.final()]);
-  return gcmExpected.equals(sealed) && c.getAuthTag().equals(gcmTag);
+  if (!gcmExpected.equals(sealed) || !c.getAuthTag().equals(gcmTag)) return false;
+
+  // One-shot AES-256-GCM (key wraps): seal agrees with node:crypto, open takes it back and refuses a flipped tag.
+  const kek = Uint8Array.from({ length: 32 }, (_, i) => 0x60 + i);
+  const wrapped = new Uint8Array(authKey.length);
+  const wrapTag = new Uint8Array(16);
+  a.gcmSealOnce(kek, iv.subarray(0, 12), salt, authKey, wrapped, wrapTag);
+  const w = createCipheriv('aes-256-gcm', kek, iv.subarray(0, 12));
+  w.setAAD(salt);
+  const wrapExpected = Buffer.concat([w.update(authKey), w.final()]);
+  if (!wrapExpected.equals(wrapped) || !w.getAuthTag().equals(wrapTag)) return false;
+  const opened = new Uint8Array(authKey.length);
+  if (!a.gcmOpenOnce(kek, iv.subarray(0, 12), salt, wrapped, wrapTag, opened)) return false;
+  wrapTag[0]! ^= 1;
+  return (
+    Buffer.from(opened).equals(authKey) &&
+    !a.gcmOpenOnce(kek, iv.subarray(0, 12), salt, wrapped, wrapTag, opened)
+  );
 }
 
 /** AES-CM + HMAC-SHA1 (RFC 3711) for one set of session keys, one packet per call. */
@@ -184,5 +217,39 @@ export function createNativeAesGcm(key: Uint8Array): NativeAesGcm | undefined {
     },
     open: (iv, aad, ciphertext, tag, out) => a.gcmOpen(s, iv, aad, ciphertext, tag, out),
     free: () => a.free(s),
+  };
+}
+
+/** One-shot AES-GCM under a key used for one message (key wraps): no state kept between calls. */
+export interface NativeAesGcmOnce {
+  /** Encrypts plaintext into out (same length) and writes the 16-byte tag into tagOut. Throws on misuse. */
+  seal(
+    key: Uint8Array,
+    iv: Uint8Array,
+    aad: Uint8Array,
+    plaintext: Uint8Array,
+    out: Uint8Array,
+    tagOut: Uint8Array,
+  ): void;
+  /** Verifies the tag (inside OpenSSL, constant time) and decrypts into out; false on failure (out is garbage). */
+  open(
+    key: Uint8Array,
+    iv: Uint8Array,
+    aad: Uint8Array,
+    ciphertext: Uint8Array,
+    tag: Uint8Array,
+    out: Uint8Array,
+  ): boolean;
+}
+
+/** The addon's one-shot AES-GCM, or undefined when the addon is not in use (use node:crypto then). */
+export function nativeAesGcmOnce(): NativeAesGcmOnce | undefined {
+  if (addon === undefined) return undefined;
+  const a = addon;
+  return {
+    seal: (key, iv, aad, plaintext, out, tagOut) => {
+      a.gcmSealOnce(key, iv, aad, plaintext, out, tagOut);
+    },
+    open: (key, iv, aad, ciphertext, tag, out) => a.gcmOpenOnce(key, iv, aad, ciphertext, tag, out),
   };
 }

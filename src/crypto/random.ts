@@ -1,13 +1,44 @@
 // Randomness for keys, nonces and request ids. The only source of randomness outside SRTP transforms.
 import { randomBytes as nodeRandomBytes, randomUUID } from 'node:crypto';
 
-/** `lengthBytes` bytes from the operating system's CSPRNG, as a fresh (unpooled) Uint8Array. */
+/**
+ * Small requests are served from a pool of CSPRNG output fetched 4 KiB at a time: one call into node:crypto costs
+ * about 3 µs whatever the size, and a group rekey needs a fresh key and a nonce per wrap, tens of thousands of
+ * them (src/keys/group/). Bytes handed out are copied and zeroed in the pool at once, so the pool never holds a
+ * byte that was given to anyone.
+ */
+const POOL_BYTES = 4096;
+const POOL_MAX_REQUEST_BYTES = 64;
+let pool = new Uint8Array(0);
+let poolUsed = 0;
+
+/** Fills `out` with bytes from the operating system's CSPRNG (through the pool for up to 64 bytes). */
+export function fillRandom(out: Uint8Array): void {
+  const n = out.byteLength;
+  if (n > POOL_MAX_REQUEST_BYTES) {
+    out.set(nodeRandomBytes(n));
+    return;
+  }
+  if (poolUsed + n > pool.byteLength) {
+    pool.fill(0);
+    const b = nodeRandomBytes(POOL_BYTES);
+    pool = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    poolUsed = 0;
+  }
+  const taken = pool.subarray(poolUsed, poolUsed + n);
+  out.set(taken);
+  taken.fill(0);
+  poolUsed += n;
+}
+
+/** `lengthBytes` bytes from the operating system's CSPRNG, as a fresh Uint8Array of its own. */
 export function randomBytes(lengthBytes: number): Uint8Array {
   if (!Number.isInteger(lengthBytes) || lengthBytes < 0) {
     throw new RangeError(`randomBytes: lengthBytes must be a non-negative integer, got ${lengthBytes}`);
   }
-  const b = nodeRandomBytes(lengthBytes);
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  const out = new Uint8Array(lengthBytes);
+  fillRandom(out);
+  return out;
 }
 
 /** `lengthBytes` random bytes as lower-case hex. */

@@ -30,8 +30,10 @@
 const enc = new TextEncoder();
 
 function checkIds(ids: Record<string, number>): void {
-  for (const [name, v] of Object.entries(ids)) {
-    if (!Number.isInteger(v) || v < 0 || v > 0xffffffff)
+  // for-in, not Object.entries: a group rekey builds tens of thousands of AADs, and the entry arrays showed up.
+  for (const name in ids) {
+    const v = ids[name];
+    if (!Number.isInteger(v) || v! < 0 || v! > 0xffffffff)
       throw new RangeError(`AAD: ${name} must be a u32, got ${v}`);
   }
 }

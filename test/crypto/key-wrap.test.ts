@@ -1,7 +1,8 @@
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { unwrapKey, wrapKey, WRAP_OVERHEAD_BYTES } from '../../src/crypto/aead-wrap.js';
 import { constantTimeEqual, hkdfSha256, hmacSha256, sha256Hex } from '../../src/crypto/mac.js';
-import { randomBytes } from '../../src/crypto/random.js';
+import { fillRandom, randomBytes } from '../../src/crypto/random.js';
 import {
   generateSigningKeyPair,
   signEd25519,
@@ -37,8 +38,39 @@ describe('AES-256-GCM key wrap', () => {
       reason: 'too_short',
     });
   });
+  it('is plain AES-256-GCM: node:crypto opens its wraps and it opens node:crypto wraps (native addon or not)', () => {
+    const kek = randomBytes(32);
+    const key = randomBytes(46);
+    const w = wrapKey(kek, key, aad);
+    const d = createDecipheriv('aes-256-gcm', kek, w.subarray(0, 12));
+    d.setAAD(aad);
+    d.setAuthTag(w.subarray(w.length - 16));
+    expect(toHex(Buffer.concat([d.update(w.subarray(12, w.length - 16)), d.final()]))).toBe(toHex(key));
+    const nonce = randomBytes(12);
+    const c = createCipheriv('aes-256-gcm', kek, nonce);
+    c.setAAD(aad);
+    const ct = Buffer.concat([c.update(key), c.final()]);
+    const theirs = new Uint8Array(Buffer.concat([nonce, ct, c.getAuthTag()]));
+    expect(unwrapKey(kek, theirs, aad)).toEqual({ ok: true, key });
+  });
   it('throws on a wrong-length KEK (programming error)', () => {
     expect(() => wrapKey(randomBytes(16), randomBytes(16), aad)).toThrow(/32 bytes/);
+  });
+});
+
+describe('CSPRNG pool', () => {
+  it('never hands out the same bytes twice, across pool refills and request sizes', () => {
+    const seen = new Set<string>();
+    for (let i = 0; i < 2000; i++) {
+      const b = new Uint8Array(12 + (i % 53)); // 12..64 bytes: all through the pool, several refills
+      fillRandom(b);
+      const h = toHex(b.subarray(0, 12));
+      expect(seen.has(h)).toBe(false);
+      seen.add(h);
+    }
+    const big = new Uint8Array(100); // over the pool's request limit: straight from node:crypto
+    fillRandom(big);
+    expect(big.some((x) => x !== 0)).toBe(true);
   });
 });
 

@@ -25,6 +25,8 @@ const BATCH_LEAVES = 10_000;
 const BATCH_SHARE_BELOW = 4 * BATCH_LEAVES;
 /** lkh without batching: this many leaves, one rekey each, summed (an extra row, lkh only). */
 const ONE_BY_ONE_LEAVES = 1_000;
+/** lkh and batch: one leave is one sample; this many more single leaves give a median (an extra row). */
+const MEDIAN_LEAVES = 101;
 /** Rekeys of at most this many datagrams are signed (Ed25519 ~50 µs each); larger ones are sized from the codec. */
 const MAX_SIGNED_MESSAGES = 10_000;
 const MIB = 2 ** 20;
@@ -150,10 +152,38 @@ function keycastRows(signer, mode, n, list, emit) {
     ...measure(signer, () => flushIfBatch(g.remove([leaver]))),
   });
 
+  if (mode !== 'flat') {
+    // One leave is one sample of well under a millisecond, at the mercy of a GC pause or the machine's load: the
+    // median of MEDIAN_LEAVES more single leaves (each its own rekey) is the figure the time goal is read from.
+    // bytes, wraps and messages: the largest of them (a leave from the deepest leaf).
+    const leavers = pickIds(n, Math.min(MEDIAN_LEAVES, Math.floor(n / 8)), 4242, removedOnce);
+    const samples = [];
+    for (const id of leavers) {
+      removedOnce.add(id);
+      samples.push(measure(signer, () => flushIfBatch(g.remove([id]))));
+    }
+    const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+    const max = (f) => Math.max(...samples.map((r) => r.extra[f]));
+    emit(buildMs, {
+      mode,
+      members: n - 1,
+      op: `leave (median of ${samples.length})`,
+      bytes: Math.max(...samples.map((r) => r.bytes)),
+      ms: median(samples.map((r) => r.ms)),
+      extra: {
+        wraps: max('wraps'),
+        messages: max('messages'),
+        signMs: median(samples.map((r) => r.extra.signMs)),
+        p10Ms: [...samples.map((r) => r.ms)].sort((a, b) => a - b)[Math.floor(samples.length / 10)],
+        meanMs: samples.reduce((a, r) => a + r.ms, 0) / samples.length,
+      },
+    });
+  }
+
   const joinKey = randomBytes(32);
   emit(buildMs, {
     mode,
-    members: n - 1,
+    members: g.size,
     op: 'join',
     ...measure(signer, () => flushIfBatch(g.join(n + 1, joinKey))),
   });
@@ -355,6 +385,7 @@ function note(r) {
       `group built once in ${(x.buildMs / 1000).toFixed(1)} s (key packages ${(x.keyPackagesMs / 1000).toFixed(1)} s` +
       ` + add commit ${(x.addCommitMs / 1000).toFixed(1)} s)${x.synthetic ? '; parent nodes filled' : ''}`
     );
+  if (x.p10Ms !== undefined) return `p10 ${x.p10Ms.toFixed(3)} ms, mean ${x.meanMs.toFixed(3)} ms`;
   return '';
 }
 
@@ -376,19 +407,26 @@ function printRow(r, out) {
 }
 
 function printGoals(rows, out) {
-  const find = (mode, n, op) => rows.find((r) => r.mode === mode && r.members === n && r.op === op);
+  // members: the group size when the op starts, a little under N after the earlier leaves of the same group.
+  const near = (r, n) => r.members <= n && r.members > n - n / 100 - 200;
+  const find = (mode, n, op) => rows.find((r) => r.mode === mode && near(r, n) && r.op === op);
   const lines = [];
   const goal = (what, measured, target, met) =>
     lines.push([what, measured, target, met === undefined ? '-' : met ? 'met' : 'NOT MET']);
+  const findMedian = (mode, n) =>
+    rows.find((r) => r.mode === mode && near(r, n) && r.op.startsWith('leave (median'));
   const leave = find('lkh', 1_000_000, 'leave');
+  const leaveMedian = findMedian('lkh', 1_000_000);
   if (leave) {
-    goal('lkh leave at 1M: size', `${leave.bytes} B`, '<= 1200 B', leave.bytes <= 1200);
-    goal('lkh leave at 1M: time', `${leave.ms.toFixed(3)} ms`, '<= 0.1 ms', leave.ms <= 0.1);
+    const bytes = Math.max(leave.bytes, leaveMedian?.bytes ?? 0);
+    goal('lkh leave at 1M: size (largest)', `${bytes} B`, '<= 1200 B', bytes <= 1200);
+    const t = leaveMedian ?? leave;
+    goal(`lkh leave at 1M: time (${t.op})`, `${t.ms.toFixed(3)} ms`, '<= 0.1 ms', t.ms <= 0.1);
   }
   const batch = find('batch', 1_000_000, `leave x${BATCH_LEAVES} batch`);
   if (batch)
     goal('10,000 batched leaves at 1M (batch)', `${batch.ms.toFixed(1)} ms`, '<= 200 ms', batch.ms <= 200);
-  const lkh1k = find('lkh', 1_000, 'leave');
+  const lkh1k = findMedian('lkh', 1_000) ?? find('lkh', 1_000, 'leave');
   const mls1k = find('ts-mls', 1_000, 'remove');
   if (lkh1k && mls1k) {
     const ratio = mls1k.ms / lkh1k.ms;

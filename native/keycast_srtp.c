@@ -14,6 +14,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define AES_BLOCK 16
@@ -273,36 +274,62 @@ static napi_value gcm_call(napi_env env, napi_callback_info info, int enc) {
 static napi_value gcm_seal(napi_env env, napi_callback_info info) { return gcm_call(env, info, 1); }
 static napi_value gcm_open(napi_env env, napi_callback_info info) { return gcm_call(env, info, 0); }
 
-// gcmSealOnce(key, iv12, aad, plaintext, out, tagOut16) / gcmOpenOnce(key, iv12, aad, ciphertext, tag16, out) ->
-// boolean: one message under a key used once (key wraps, src/crypto/aead-wrap.ts), so no state is kept: the key
-// schedule lives in a context made, used, cleansed and freed inside the call.
+// Per thread (napi env): the context the AES-256 key wraps reuse.
+typedef struct {
+  EVP_CIPHER_CTX *wrap256;
+  int wrap256_ready;
+} instance_t;
+
+static void finalize_instance(napi_env env, void *data, void *hint) {
+  (void)env;
+  (void)hint;
+  instance_t *inst = data;
+  EVP_CIPHER_CTX_free(inst->wrap256); // cleanses
+  free(inst);
+}
+
+// gcmWrapOnce(key, aad, plaintext, wrapped) / gcmUnwrapOnce(key, aad, wrapped, plaintextOut) -> boolean: one key
+// wrap in the layout of src/crypto/aead-wrap.ts, wrapped = nonce(12) || ciphertext || tag(16), the nonce already in
+// place (the caller draws it). No state is kept: the key schedule lives in a context made, used, cleansed and freed
+// inside the call. One call instead of five through node:crypto, and no views to cut on the JavaScript side.
 static napi_value gcm_once(napi_env env, napi_callback_info info, int enc) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 4;
+  napi_value argv[4];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  CHECK(env, argc == 6, "gcmSealOnce/gcmOpenOnce: 6 arguments expected");
-  bytes_t key, iv, aad, in, out, tag;
-  int ok = get_bytes(env, argv[0], &key) && get_bytes(env, argv[1], &iv) && get_bytes(env, argv[2], &aad) &&
-           get_bytes(env, argv[3], &in);
-  ok = ok && (enc ? get_bytes(env, argv[4], &out) && get_bytes(env, argv[5], &tag)
-                  : get_bytes(env, argv[4], &tag) && get_bytes(env, argv[5], &out));
-  CHECK(env, ok, "gcmSealOnce/gcmOpenOnce: Uint8Array arguments expected");
+  CHECK(env, argc == 4, "gcmWrapOnce/gcmUnwrapOnce: 4 arguments expected");
+  bytes_t key, aad, in, out;
+  int ok = get_bytes(env, argv[0], &key) && get_bytes(env, argv[1], &aad) && get_bytes(env, argv[2], &in) &&
+           get_bytes(env, argv[3], &out);
+  CHECK(env, ok, "gcmWrapOnce/gcmUnwrapOnce: Uint8Array arguments expected");
   const EVP_CIPHER *c = gcm_cipher(key.len);
-  CHECK(env, c != NULL, "gcmSealOnce/gcmOpenOnce: key must be 16, 24 or 32 bytes");
-  CHECK(env, iv.len == GCM_IV_BYTES && tag.len == GCM_TAG_BYTES && out.len == in.len,
-        "gcmSealOnce/gcmOpenOnce: bad lengths");
-  state_t s = {.kind = KIND_GCM, .cipher = EVP_CIPHER_CTX_new()};
-  CHECK(env, s.cipher != NULL, "gcmSealOnce/gcmOpenOnce: out of memory");
-  ok = EVP_CipherInit_ex(s.cipher, c, NULL, key.data, NULL, enc) == 1 && gcm_run(&s, enc, &iv, &aad, &in, out.data, tag.data);
-  EVP_CIPHER_CTX_free(s.cipher); // cleanses the key schedule
-  CHECK(env, ok || !enc, "gcmSealOnce: OpenSSL failed");
+  CHECK(env, c != NULL, "gcmWrapOnce/gcmUnwrapOnce: key must be 16, 24 or 32 bytes");
+  const bytes_t *wrapped = enc ? &out : &in;
+  const bytes_t *plain = enc ? &in : &out;
+  CHECK(env, wrapped->len == GCM_IV_BYTES + plain->len + GCM_TAG_BYTES, "gcmWrapOnce/gcmUnwrapOnce: bad lengths");
+  bytes_t iv = {.data = wrapped->data, .len = GCM_IV_BYTES};
+  bytes_t body = {.data = wrapped->data + GCM_IV_BYTES, .len = plain->len};
+  uint8_t *tag = wrapped->data + GCM_IV_BYTES + plain->len;
+  // AES-256 (every wrap keycast makes) reuses this thread's context: re-keying it allocates nothing, where a fresh
+  // context costs a malloc and an OpenSSL provider context per call. Its key schedule holds the last KEK until the
+  // next wrap, in a process whose heap holds those keys anyway; other key sizes get a context of their own.
+  instance_t *inst = NULL;
+  napi_get_instance_data(env, (void **)&inst);
+  int reuse = inst != NULL && key.len == 32;
+  state_t s = {.kind = KIND_GCM, .cipher = reuse ? inst->wrap256 : EVP_CIPHER_CTX_new()};
+  CHECK(env, s.cipher != NULL, "gcmWrapOnce/gcmUnwrapOnce: out of memory");
+  const EVP_CIPHER *init_with = reuse && inst->wrap256_ready ? NULL : c;
+  ok = EVP_CipherInit_ex(s.cipher, init_with, NULL, key.data, NULL, enc) == 1;
+  if (reuse) inst->wrap256_ready = ok;
+  ok = ok && (enc ? gcm_run(&s, 1, &iv, &aad, plain, body.data, tag) : gcm_run(&s, 0, &iv, &aad, &body, out.data, tag));
+  if (!reuse) EVP_CIPHER_CTX_free(s.cipher); // cleanses the key schedule
+  CHECK(env, ok || !enc, "gcmWrapOnce: OpenSSL failed");
   napi_value result;
   napi_get_boolean(env, ok, &result);
   return result;
 }
 
-static napi_value gcm_seal_once(napi_env env, napi_callback_info info) { return gcm_once(env, info, 1); }
-static napi_value gcm_open_once(napi_env env, napi_callback_info info) { return gcm_once(env, info, 0); }
+static napi_value gcm_wrap_once(napi_env env, napi_callback_info info) { return gcm_once(env, info, 1); }
+static napi_value gcm_unwrap_once(napi_env env, napi_callback_info info) { return gcm_once(env, info, 0); }
 
 // free(state): cleanses and frees the keys now (zeroize); the state is unusable afterwards.
 static napi_value state_free(napi_env env, napi_callback_info info) {
@@ -319,6 +346,14 @@ static napi_value state_free(napi_env env, napi_callback_info info) {
 }
 
 static napi_value init(napi_env env, napi_value exports) {
+  instance_t *inst = calloc(1, sizeof *inst);
+  if (inst != NULL && (inst->wrap256 = EVP_CIPHER_CTX_new()) != NULL &&
+      napi_set_instance_data(env, inst, finalize_instance, NULL) == napi_ok) {
+    // wraps reuse inst->wrap256
+  } else if (inst != NULL) {
+    EVP_CIPHER_CTX_free(inst->wrap256);
+    free(inst); // wraps fall back to a context per call
+  }
   napi_property_descriptor props[] = {
       {"cmCreate", NULL, cm_create, NULL, NULL, NULL, napi_default, NULL},
       {"cmProtect", NULL, cm_protect, NULL, NULL, NULL, napi_default, NULL},
@@ -326,8 +361,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"gcmCreate", NULL, gcm_create, NULL, NULL, NULL, napi_default, NULL},
       {"gcmSeal", NULL, gcm_seal, NULL, NULL, NULL, napi_default, NULL},
       {"gcmOpen", NULL, gcm_open, NULL, NULL, NULL, napi_default, NULL},
-      {"gcmSealOnce", NULL, gcm_seal_once, NULL, NULL, NULL, napi_default, NULL},
-      {"gcmOpenOnce", NULL, gcm_open_once, NULL, NULL, NULL, napi_default, NULL},
+      {"gcmWrapOnce", NULL, gcm_wrap_once, NULL, NULL, NULL, napi_default, NULL},
+      {"gcmUnwrapOnce", NULL, gcm_unwrap_once, NULL, NULL, NULL, napi_default, NULL},
       {"free", NULL, state_free, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

@@ -8,10 +8,13 @@
 // With the native addon (src/crypto/native.ts) a wrap is one call into OpenSSL, about 1 µs; through node:crypto it
 // is five calls, about 7 µs. A group rekey at a million members makes tens of thousands (src/keys/group/).
 import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { OutputSlab } from '../packet/output-slab.js';
 import { nativeAesGcmOnce } from './native.js';
 import { fillRandom } from './random.js';
 
 const native = nativeAesGcmOnce();
+/** Wrapped keys (ciphertext, public) are cut from one slab: a group rekey makes tens of thousands of them. */
+const wrapSlab = new OutputSlab();
 
 export const WRAP_KEY_LENGTH_BYTES = 32; // AES-256
 export const WRAP_NONCE_LENGTH_BYTES = 12; // NIST SP 800-38D §8.2.2 (random IV)
@@ -34,21 +37,13 @@ function checkKek(kek: Uint8Array, fn: string): void {
 export function wrapKey(kek: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
   checkKek(kek, 'wrapKey');
   if (plaintext.length === 0) throw new RangeError('wrapKey: plaintext must not be empty');
-  const out = new Uint8Array(WRAP_OVERHEAD_BYTES + plaintext.length);
-  const nonce = out.subarray(0, WRAP_NONCE_LENGTH_BYTES);
-  fillRandom(nonce);
+  const out = wrapSlab.take(WRAP_OVERHEAD_BYTES + plaintext.length);
+  fillRandom(out, WRAP_NONCE_LENGTH_BYTES);
   if (native !== undefined) {
-    const ctEnd = WRAP_NONCE_LENGTH_BYTES + plaintext.length;
-    native.seal(
-      kek,
-      nonce,
-      aad,
-      plaintext,
-      out.subarray(WRAP_NONCE_LENGTH_BYTES, ctEnd),
-      out.subarray(ctEnd),
-    );
+    native.wrap(kek, aad, plaintext, out);
     return out;
   }
+  const nonce = out.subarray(0, WRAP_NONCE_LENGTH_BYTES);
   const cipher = createCipheriv('aes-256-gcm', kek, nonce, { authTagLength: WRAP_TAG_LENGTH_BYTES });
   cipher.setAAD(aad);
   const ct = cipher.update(plaintext);
@@ -67,15 +62,15 @@ export function wrapKey(kek: Uint8Array, plaintext: Uint8Array, aad: Uint8Array)
 export function unwrapKey(kek: Uint8Array, wrapped: Uint8Array, aad: Uint8Array): UnwrapResult {
   checkKek(kek, 'unwrapKey');
   if (wrapped.length <= WRAP_OVERHEAD_BYTES) return { ok: false, reason: 'too_short' };
-  const nonce = wrapped.subarray(0, WRAP_NONCE_LENGTH_BYTES);
-  const ct = wrapped.subarray(WRAP_NONCE_LENGTH_BYTES, wrapped.length - WRAP_TAG_LENGTH_BYTES);
-  const tag = wrapped.subarray(wrapped.length - WRAP_TAG_LENGTH_BYTES);
   if (native !== undefined) {
-    const key = new Uint8Array(ct.length);
-    if (native.open(kek, nonce, aad, ct, tag, key)) return { ok: true, key };
+    const key = new Uint8Array(wrapped.length - WRAP_OVERHEAD_BYTES);
+    if (native.unwrap(kek, aad, wrapped, key)) return { ok: true, key };
     key.fill(0); // unauthenticated plaintext: never handed on
     return { ok: false, reason: 'auth_fail' };
   }
+  const nonce = wrapped.subarray(0, WRAP_NONCE_LENGTH_BYTES);
+  const ct = wrapped.subarray(WRAP_NONCE_LENGTH_BYTES, wrapped.length - WRAP_TAG_LENGTH_BYTES);
+  const tag = wrapped.subarray(wrapped.length - WRAP_TAG_LENGTH_BYTES);
   try {
     const decipher = createDecipheriv('aes-256-gcm', kek, nonce, { authTagLength: WRAP_TAG_LENGTH_BYTES });
     decipher.setAAD(aad);

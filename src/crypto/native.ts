@@ -45,22 +45,8 @@ interface NativeAddon {
     tag: Uint8Array,
     out: Uint8Array,
   ): boolean;
-  gcmSealOnce(
-    key: Uint8Array,
-    iv: Uint8Array,
-    aad: Uint8Array,
-    plaintext: Uint8Array,
-    out: Uint8Array,
-    tagOut: Uint8Array,
-  ): boolean;
-  gcmOpenOnce(
-    key: Uint8Array,
-    iv: Uint8Array,
-    aad: Uint8Array,
-    ciphertext: Uint8Array,
-    tag: Uint8Array,
-    out: Uint8Array,
-  ): boolean;
+  gcmWrapOnce(key: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, wrapped: Uint8Array): boolean;
+  gcmUnwrapOnce(key: Uint8Array, aad: Uint8Array, wrapped: Uint8Array, out: Uint8Array): boolean;
   free(s: NativeState): void;
 }
 
@@ -133,22 +119,19 @@ function agreesWithNodeCrypto(a: NativeAddon): boolean {
   const gcmExpected = Buffer.concat([c.update(rtp.subarray(12)), c.final()]);
   if (!gcmExpected.equals(sealed) || !c.getAuthTag().equals(gcmTag)) return false;
 
-  // One-shot AES-256-GCM (key wraps): seal agrees with node:crypto, open takes it back and refuses a flipped tag.
+  // One-shot AES-256-GCM key wrap (nonce ‖ ciphertext ‖ tag): agrees with node:crypto, unwraps, refuses a flipped tag.
   const kek = Uint8Array.from({ length: 32 }, (_, i) => 0x60 + i);
-  const wrapped = new Uint8Array(authKey.length);
-  const wrapTag = new Uint8Array(16);
-  a.gcmSealOnce(kek, iv.subarray(0, 12), salt, authKey, wrapped, wrapTag);
+  const wrapped = new Uint8Array(12 + authKey.length + 16);
+  wrapped.set(iv.subarray(0, 12));
+  a.gcmWrapOnce(kek, salt, authKey, wrapped);
   const w = createCipheriv('aes-256-gcm', kek, iv.subarray(0, 12));
   w.setAAD(salt);
-  const wrapExpected = Buffer.concat([w.update(authKey), w.final()]);
-  if (!wrapExpected.equals(wrapped) || !w.getAuthTag().equals(wrapTag)) return false;
+  const wrapExpected = Buffer.concat([iv.subarray(0, 12), w.update(authKey), w.final(), w.getAuthTag()]);
+  if (!wrapExpected.equals(wrapped)) return false;
   const opened = new Uint8Array(authKey.length);
-  if (!a.gcmOpenOnce(kek, iv.subarray(0, 12), salt, wrapped, wrapTag, opened)) return false;
-  wrapTag[0]! ^= 1;
-  return (
-    Buffer.from(opened).equals(authKey) &&
-    !a.gcmOpenOnce(kek, iv.subarray(0, 12), salt, wrapped, wrapTag, opened)
-  );
+  if (!a.gcmUnwrapOnce(kek, salt, wrapped, opened) || !Buffer.from(opened).equals(authKey)) return false;
+  wrapped[wrapped.length - 1]! ^= 1;
+  return !a.gcmUnwrapOnce(kek, salt, wrapped, opened);
 }
 
 /** AES-CM + HMAC-SHA1 (RFC 3711) for one set of session keys, one packet per call. */
@@ -220,36 +203,22 @@ export function createNativeAesGcm(key: Uint8Array): NativeAesGcm | undefined {
   };
 }
 
-/** One-shot AES-GCM under a key used for one message (key wraps): no state kept between calls. */
+/** One-shot AES-GCM key wraps in the layout of src/crypto/aead-wrap.ts: nonce(12) ‖ ciphertext ‖ tag(16). */
 export interface NativeAesGcmOnce {
-  /** Encrypts plaintext into out (same length) and writes the 16-byte tag into tagOut. Throws on misuse. */
-  seal(
-    key: Uint8Array,
-    iv: Uint8Array,
-    aad: Uint8Array,
-    plaintext: Uint8Array,
-    out: Uint8Array,
-    tagOut: Uint8Array,
-  ): void;
-  /** Verifies the tag (inside OpenSSL, constant time) and decrypts into out; false on failure (out is garbage). */
-  open(
-    key: Uint8Array,
-    iv: Uint8Array,
-    aad: Uint8Array,
-    ciphertext: Uint8Array,
-    tag: Uint8Array,
-    out: Uint8Array,
-  ): boolean;
+  /** Encrypts plaintext into `wrapped`, whose first 12 bytes already hold the nonce. Throws on misuse. */
+  wrap(key: Uint8Array, aad: Uint8Array, plaintext: Uint8Array, wrapped: Uint8Array): void;
+  /** Verifies the tag (inside OpenSSL, constant time) and decrypts into `out`; false on failure (`out` is garbage). */
+  unwrap(key: Uint8Array, aad: Uint8Array, wrapped: Uint8Array, out: Uint8Array): boolean;
 }
 
-/** The addon's one-shot AES-GCM, or undefined when the addon is not in use (use node:crypto then). */
+/** The addon's one-shot AES-GCM key wrap, or undefined when the addon is not in use (use node:crypto then). */
 export function nativeAesGcmOnce(): NativeAesGcmOnce | undefined {
   if (addon === undefined) return undefined;
   const a = addon;
   return {
-    seal: (key, iv, aad, plaintext, out, tagOut) => {
-      a.gcmSealOnce(key, iv, aad, plaintext, out, tagOut);
+    wrap: (key, aad, plaintext, wrapped) => {
+      a.gcmWrapOnce(key, aad, plaintext, wrapped);
     },
-    open: (key, iv, aad, ciphertext, tag, out) => a.gcmOpenOnce(key, iv, aad, ciphertext, tag, out),
+    unwrap: (key, aad, wrapped, out) => a.gcmUnwrapOnce(key, aad, wrapped, out),
   };
 }

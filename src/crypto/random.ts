@@ -12,9 +12,11 @@ const POOL_MAX_REQUEST_BYTES = 64;
 let pool = new Uint8Array(0);
 let poolUsed = 0;
 
-/** Fills `out` with bytes from the operating system's CSPRNG (through the pool for up to 64 bytes). */
-export function fillRandom(out: Uint8Array): void {
-  const n = out.byteLength;
+/** Fills `out` (or its first `lengthBytes`) with bytes from the operating system's CSPRNG (through the pool up to 64). */
+export function fillRandom(out: Uint8Array, lengthBytes = out.byteLength): void {
+  const n = lengthBytes;
+  if (!Number.isInteger(n) || n < 0 || n > out.byteLength)
+    throw new RangeError(`fillRandom: lengthBytes must be an integer in 0..${out.byteLength}, got ${n}`);
   if (n > POOL_MAX_REQUEST_BYTES) {
     out.set(nodeRandomBytes(n));
     return;
@@ -25,9 +27,10 @@ export function fillRandom(out: Uint8Array): void {
     pool = new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
     poolUsed = 0;
   }
-  const taken = pool.subarray(poolUsed, poolUsed + n);
-  out.set(taken);
-  taken.fill(0);
+  for (let i = 0; i < n; i++) {
+    out[i] = pool[poolUsed + i]!;
+    pool[poolUsed + i] = 0;
+  }
   poolUsed += n;
 }
 

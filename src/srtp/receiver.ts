@@ -3,7 +3,7 @@
 // keys stay usable for a grace period, then are zeroized and deleted.
 //
 // A failed unprotect changes neither the input nor any stream state: the plaintext goes to a fresh
-// output (a view cut from this receiver's slab, output-slab.ts), and the stream is updated only after the tag, the padding and the replay check all pass.
+// output (a view cut from this receiver's slab, src/packet/output-slab.ts), and the stream is updated only after the tag, the padding and the replay check all pass.
 //
 // Phase mode (claim 29, docs/key-phase.md): the wire P bit picks one of two keys, one per phase; a newer
 // key replaces the older one of its phase. The tag covers the packet's own P bit, which is not on the
@@ -30,7 +30,7 @@ import {
 import type { HeldKey } from './keys.js';
 import { SRTP_DEFAULT_REPLAY_WINDOW_PACKETS } from './replay-window.js';
 import { RetiringKeys } from './retiring-keys.js';
-import { OutputSlab } from './output-slab.js';
+import { OutputSlab } from '../packet/output-slab.js';
 import { SrtpStreams } from './streams.js';
 import type { SrtpMasterKey, SrtpRejectReason, SrtpStreamState } from './types.js';
 
@@ -77,7 +77,7 @@ export class SrtpReceiver {
   /** Keys by id and by what names them in packets: the MKI, or in phase mode the phase. */
   readonly #keys: RetiringKeys<HeldKey>;
   readonly #streams: SrtpStreams;
-  /** Where outputs are cut from (output-slab.ts): a view each, not an array of its own. */
+  /** Where outputs are cut from (src/packet/output-slab.ts): a view each, not an array of its own. */
   readonly #out = new OutputSlab();
 
   constructor(opts: SrtpReceiverOptions) {
@@ -160,7 +160,7 @@ export class SrtpReceiver {
 
   /**
    * Verifies and decrypts one SRTP packet. `packet` is the sender's RTP packet (header, payload,
-   * padding) in a view of its own (output-slab.ts); the input is never written. Never throws on any input.
+   * padding) in a view of its own (src/packet/output-slab.ts); the input is never written. Never throws on any input.
    *
    * Before the key lookup: too_short, bad_version, bad_header, unknown_key (with the MKI as keyId,
    * so the caller can fetch the missing key). After it, auth_fail for anything unauthenticated;

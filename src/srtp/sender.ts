@@ -16,7 +16,7 @@ import { SRTP_MAX_INDEX, estimateSrtpIndex } from './index-estimate.js';
 import { checkKeyChange, checkMkiLength, describeSlot, holdKey, keySlot, zeroizeKey } from './keys.js';
 import type { HeldKey } from './keys.js';
 import { SRTP_DEFAULT_REPLAY_WINDOW_PACKETS } from './replay-window.js';
-import { OutputSlab } from './output-slab.js';
+import { OutputSlab } from '../packet/output-slab.js';
 import { SrtpStreams } from './streams.js';
 import type { SrtpMasterKey, SrtpRejectReason, SrtpStreamState } from './types.js';
 
@@ -48,7 +48,7 @@ export class SrtpSender {
   /** Key ids by what names them in packets: the MKI, or in phase mode the phase. */
   readonly #keyIdBySlot = new Map<number, KeyId>();
   readonly #streams: SrtpStreams;
-  /** Where outputs are cut from (output-slab.ts): a view each, not an array of its own. */
+  /** Where outputs are cut from (src/packet/output-slab.ts): a view each, not an array of its own. */
   readonly #out = new OutputSlab();
   #active: SenderKey | undefined;
 
@@ -126,7 +126,7 @@ export class SrtpSender {
 
   /**
    * Protects one RTP packet (header + payload + padding) into a fresh output (a view cut
-   * from this sender's slab, output-slab.ts):
+   * from this sender's slab, src/packet/output-slab.ts):
    * header | encrypted payload | MKI | tag. The input is not modified. In phase mode there is no MKI
    * and the wire P bit is the key's phase; the tag covers the input's own P bit.
    *

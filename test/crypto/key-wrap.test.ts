@@ -53,6 +53,25 @@ describe('AES-256-GCM key wrap', () => {
     const theirs = new Uint8Array(Buffer.concat([nonce, ct, c.getAuthTag()]));
     expect(unwrapKey(kek, theirs, aad)).toEqual({ ok: true, key });
   });
+  it('keeps agreeing with node:crypto through interleaved wraps, failed unwraps and good ones (reused native state)', () => {
+    const open = (kek: Uint8Array, w: Uint8Array) => {
+      const d = createDecipheriv('aes-256-gcm', kek, w.subarray(0, 12));
+      d.setAAD(aad);
+      d.setAuthTag(w.subarray(w.length - 16));
+      return toHex(Buffer.concat([d.update(w.subarray(12, w.length - 16)), d.final()]));
+    };
+    for (let i = 0; i < 50; i++) {
+      const kek = randomBytes(32);
+      const key = randomBytes(32);
+      const w = wrapKey(kek, key, aad);
+      expect(open(kek, w)).toBe(toHex(key));
+      const bad = w.slice();
+      bad[12 + (i % 32)]! ^= 1 << (i % 8);
+      expect(unwrapKey(kek, bad, aad)).toEqual({ ok: false, reason: 'auth_fail' });
+      expect(unwrapKey(randomBytes(32), w, aad)).toEqual({ ok: false, reason: 'auth_fail' });
+      expect(unwrapKey(kek, w, aad)).toEqual({ ok: true, key });
+    }
+  });
   it('throws on a wrong-length KEK (programming error)', () => {
     expect(() => wrapKey(randomBytes(16), randomBytes(16), aad)).toThrow(/32 bytes/);
   });

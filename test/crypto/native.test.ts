@@ -5,7 +5,7 @@ import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AesCmHmacSha1Transform } from '../../src/crypto/aes-cm-hmac-sha1.js';
-import { createNativeAesGcm, nativeSrtpStatus } from '../../src/crypto/native.js';
+import { createNativeAesGcm, nativeAesGcmOnce, nativeSrtpStatus } from '../../src/crypto/native.js';
 import { hex, toHex } from '../srtp/helpers.js';
 import { LIBSRTP } from './vectors.js';
 
@@ -154,5 +154,31 @@ describe('native SRTP addon', () => {
     expect(() => native.protect(rtp, 12, 1, 0, new Uint8Array(40), new Uint8Array(10))).toThrow(
       'SRTP transform used after zeroize',
     );
+  });
+
+  it.skipIf(!loaded)('one-shot key wraps: every key size agrees with node:crypto; misuse throws', () => {
+    const once = nativeAesGcmOnce()!;
+    for (const keyBytes of [16, 24, 32, 16, 32]) {
+      const key = randomBytes(keyBytes);
+      const aad = randomBytes(20);
+      const plain = randomBytes(32);
+      const wrapped = new Uint8Array(12 + 32 + 16);
+      wrapped.set(randomBytes(12));
+      once.wrap(key, aad, plain, wrapped);
+      const c = createCipheriv(`aes-${keyBytes * 8}-gcm` as 'aes-256-gcm', key, wrapped.subarray(0, 12));
+      c.setAAD(aad);
+      const expected = Buffer.concat([wrapped.subarray(0, 12), c.update(plain), c.final(), c.getAuthTag()]);
+      expect(toHex(wrapped)).toBe(toHex(expected));
+      const out = new Uint8Array(32);
+      expect(once.unwrap(key, aad, wrapped, out)).toBe(true);
+      expect(toHex(out)).toBe(toHex(plain));
+      expect(once.unwrap(key, randomBytes(20), wrapped, out)).toBe(false);
+    }
+    const k = new Uint8Array(32);
+    expect(() => once.wrap(new Uint8Array(15), k, k, new Uint8Array(60))).toThrow(
+      'key must be 16, 24 or 32 bytes',
+    );
+    expect(() => once.wrap(k, k, k, new Uint8Array(59))).toThrow('bad lengths');
+    expect(() => once.unwrap(k, k, new Uint8Array(60), new Uint8Array(33))).toThrow('bad lengths');
   });
 });

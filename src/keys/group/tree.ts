@@ -209,28 +209,31 @@ export class TreeGroupKeys implements GroupKeys {
   }
 
   #wrapUnderChildren(n: TreeNode, wraps: GroupRekeyEntry[]): void {
-    for (const c of [n.left, n.right]) {
-      if (c === undefined) continue;
-      if (c.member !== NO_MEMBER) {
-        wraps.push({
-          node: n.id,
-          version: n.version,
-          underKind: 'member',
-          underId: c.member,
-          underVersion: 0,
-          wrapped: wrapNodeKeyUnderMember(this.programmeId, n.id, n.version, n.key, c.member, c.key),
-        });
-      } else {
-        wraps.push({
-          node: n.id,
-          version: n.version,
-          underKind: 'node',
-          underId: c.id,
-          underVersion: c.version,
-          wrapped: wrapNodeKeyUnderNode(this.programmeId, n.id, n.version, n.key, c.id, c.version, c.key),
-        });
-      }
-    }
+    if (n.left !== undefined) this.#wrapUnder(n, n.left, wraps);
+    if (n.right !== undefined) this.#wrapUnder(n, n.right, wraps);
+  }
+
+  #wrapUnder(n: TreeNode, c: TreeNode, wraps: GroupRekeyEntry[]): void {
+    const p = this.programmeId;
+    wraps.push(
+      c.member !== NO_MEMBER
+        ? {
+            node: n.id,
+            version: n.version,
+            underKind: 'member',
+            underId: c.member,
+            underVersion: 0,
+            wrapped: wrapNodeKeyUnderMember(p, n.id, n.version, n.key, c.member, c.key),
+          }
+        : {
+            node: n.id,
+            version: n.version,
+            underKind: 'node',
+            underId: c.id,
+            underVersion: c.version,
+            wrapped: wrapNodeKeyUnderNode(p, n.id, n.version, n.key, c.id, c.version, c.key),
+          },
+    );
   }
 
   #markDirty(from: TreeNode): void {

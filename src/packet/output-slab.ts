@@ -1,10 +1,12 @@
-// Output buffers for protect and unprotect, cut from a slab that belongs to one sender or receiver.
+// Output buffers cut from a slab that belongs to one owner: an SRTP sender or receiver for its packets
+// (src/srtp/), the key wrap for wrapped keys (src/crypto/aead-wrap.ts).
 //
-// A fresh `new Uint8Array(n)` costs about 1 µs at packet sizes (a zero-filled backing store of its own, counted as
-// external memory): as much as the AES-GCM of a 1200-byte packet in the native addon. A view into a 64 KiB slab
-// costs about a tenth of that. Each packet handed out is a view with its own byteOffset and byteLength; its
-// `.buffer` also holds this sender's or receiver's other packets (ciphertext, or plaintext this receiver decrypted),
-// never another object's, never key material. Use the view, not its `.buffer`, as every caller in keycast does.
+// A fresh `new Uint8Array(n)` over 64 bytes costs about 0.5-1 µs (a zero-filled backing store of its own, counted
+// as external memory, and more work for the GC): as much as the AES-GCM of a 1200-byte packet in the native addon.
+// A view into a 64 KiB slab costs about a tenth of that. Each output handed out is a view with its own byteOffset
+// and byteLength; its `.buffer` also holds the same owner's other outputs (ciphertext, wrapped keys, or plaintext
+// packets that receiver decrypted), never another owner's, never key material (unwrapped keys are never cut from a
+// slab). Use the view, not its `.buffer`, as every caller in keycast does.
 
 const SLAB_BYTES = 64 * 1024;
 /** Bigger outputs get an array of their own: a slab holds at least 8 of the largest it serves. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { asKeyId } from '../../src/ids.js';
-import { OutputSlab } from '../../src/srtp/output-slab.js';
+import { OutputSlab } from '../../src/packet/output-slab.js';
 import { SrtpReceiver, SrtpSender } from '../../src/srtp/index.js';
 import type { SrtpProfileName } from '../../src/srtp/index.js';
 

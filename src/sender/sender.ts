@@ -61,6 +61,12 @@ export class Sender {
   #mediaMs = 0;
   #wallStartMs = 0;
   #overdue: Announced | undefined;
+  /** The crypto period of the key in use (its segment decides whether the stream may stay on it). */
+  #keyPeriod = -1;
+  /** Announcements whose key has been issued, by period (#keys holds them as promises). */
+  readonly #issued = new Map<number, Announced>();
+  /** Aborts the background retries at close. */
+  readonly #closing = new AbortController();
   #closed = false;
   /** A final refusal met while retrying in the background; the next packet throws it. */
   #fatal: Error | undefined;
@@ -182,6 +188,7 @@ export class Sender {
   async close(): Promise<void> {
     clearInterval(this.#carouselTimer);
     this.#closed = true;
+    this.#closing.abort();
     await this.#quiet();
     this.#reports?.stop(); // sends a last report, so its counts are the final ones
     await this.#out.close();
@@ -265,30 +272,18 @@ export class Sender {
     return Math.floor((period * p.cryptoPeriodMs) / p.segmentLengthMs);
   }
 
-  /** Requests the key of `period` from the key server and puts its message on the air. */
+  /**
+   * Requests the key of `period` from the key server and puts its message on the air. Requests go one at a time in
+   * period order, because the key server requires segments to move forward: a request the key server could not
+   * answer (it is down, overloaded or slow) is asked again, with backoff, before any later period's, so an outage
+   * never lets a later segment overtake an earlier one. Only the very first key, and final refusals, fail.
+   */
   #announce(period: number, first: { seq: number; roc: number }): void {
-    const p = this.#opts.programme;
-    const wallPeriodMs = p.cryptoPeriodMs / (this.#opts.paced ? this.#opts.speed : 1);
-    const activatesAtMs = Math.round(
-      Date.now() + this.#lookaheadMs() / (this.#opts.paced ? this.#opts.speed : 1),
-    );
-    // One request at a time, in period order: the key server requires segments to move forward.
     const pending = this.#lastIssue
-      .then(() =>
-        this.#opts.issueContentKey({
-          segment: this.#segmentOf(period),
-          ssrc: this.ssrc,
-          roc: first.roc,
-          seq: first.seq,
-          activatesAtMs,
-          expiresAtMs: Math.round(activatesAtMs + wallPeriodMs + KEY_MESSAGE_GRACE_MS),
-        }),
-      )
+      .then(() => this.#issue(period, first))
       .then((issued) => {
         const a: Announced = { period, issued, announcedAtMs: performance.now() };
-        const key = { keyId: issued.keyId, masterKey: issued.masterKey, masterSalt: issued.masterSalt };
-        this.#srtp.addKey(key);
-        this.#reports?.addKey(key);
+        this.#issued.set(period, a);
         if (issued.segmentKeyMessage !== undefined) {
           const segment = this.#segmentOf(period);
           this.#segmentKeyMessages.set(segment, issued.segmentKeyMessage);
@@ -308,27 +303,86 @@ export class Sender {
     this.#keys.set(period, pending);
   }
 
+  /** One period's key from the key server, asked again with backoff until it comes (see #announce). */
+  async #issue(period: number, first: { seq: number; roc: number }): Promise<IssuedContentKey> {
+    const p = this.#opts.programme;
+    const scale = this.#opts.paced ? this.#opts.speed : 1;
+    for (let attempt = 0, delayMs = 500; ; attempt++, delayMs = Math.min(delayMs * 2, 8000)) {
+      // A retry for a period already reached (the stream waits for it, or stays on an earlier key of the same
+      // segment) activates at the next packet, not where it was first placed.
+      const at = attempt > 0 && this.#period >= period ? this.#sequenceAfter(0) : first;
+      const activatesAtMs = Math.round(Date.now() + this.#lookaheadMs() / scale);
+      try {
+        const issued = await this.#opts.issueContentKey({
+          segment: this.#segmentOf(period),
+          ssrc: this.ssrc,
+          roc: at.roc,
+          seq: at.seq,
+          activatesAtMs,
+          expiresAtMs: Math.round(activatesAtMs + p.cryptoPeriodMs / scale + KEY_MESSAGE_GRACE_MS),
+        });
+        // Phase mode: a key whose phase is taken (a lost answer made the server skip an id) is refused here, and
+        // the next try gets the next id, of the other phase (docs/key-phase.md).
+        const key = { keyId: issued.keyId, masterKey: issued.masterKey, masterSalt: issued.masterSalt };
+        this.#srtp.addKey(key);
+        this.#reports?.addKey(key);
+        return issued;
+      } catch (err) {
+        if (period === this.#firstPeriod || isFinal(err) || this.#closed) throw err;
+        if (attempt === 0) {
+          this.#opts.log.error(
+            { err: errorMessage(err), period, segment: this.#segmentOf(period) },
+            'no content key for a coming crypto period: asking again with backoff',
+          );
+        }
+        await sleep(delayMs, this.#closing.signal);
+        // The stream has moved on to a later period of the same segment (it stayed on an earlier key): this key
+        // would never be used. The later period's request goes next.
+        if (this.#period > period) throw new Error(`content key of period ${period} no longer needed`);
+      }
+    }
+  }
+
   /**
-   * Switches to the key of `period`. If the key server could not give one (it is down), the stream stays on the
-   * air under the current key, the request is retried in the background, and the switch happens once the key has
-   * been announced for the lead time. Only the very first key is a hard requirement.
+   * Switches to the key of `period`. If the key server has not issued it yet (it is down), a period of the same
+   * segment as the key in use keeps the stream on the air under that key and switches once the new key has been
+   * on the air for the lead time. A new segment never goes out under the previous segment's key: a receiver
+   * entitled to the earlier segment only must not decrypt any of the next, so the stream waits at the segment
+   * boundary until the key server is back (its schedule slips by the wait). The very first key, and final
+   * refusals, stop the sender.
    */
   async #rotate(period: number): Promise<void> {
     const pending = this.#keys.get(period);
     if (pending === undefined) throw new Error(`no content key was requested for period ${period}`);
     this.#period = period;
-    let next: Announced;
-    try {
-      next = await pending;
-    } catch (err) {
-      // Nothing on the air yet, or a final refusal (another sender took the programme, the role is wrong): stop.
-      if (this.#keyId === undefined || isFinal(err)) throw err;
-      this.#opts.log.error(
-        { err: errorMessage(err), period, keyId: this.#keyId },
-        'no content key for the new crypto period: staying on the current key and asking again',
+    let next = this.#issued.get(period);
+    const sameSegment =
+      this.#keyId !== undefined && this.#segmentOf(period) === this.#segmentOf(this.#keyPeriod);
+    if (next === undefined && sameSegment) {
+      this.#opts.log.warn(
+        { period, keyId: this.#keyId },
+        'content key of the new crypto period not issued yet: staying on the current key (same segment)',
       );
-      this.#retryLater(period);
+      pending.then(
+        (a) => {
+          if (this.#period === period) this.#overdue = a;
+        },
+        (err: unknown) => {
+          if (isFinal(err)) this.#fatal = err;
+        },
+      );
       return;
+    }
+    if (next === undefined) {
+      if (this.#keyId !== undefined) {
+        this.#opts.log.warn(
+          { period, segment: this.#segmentOf(period) },
+          'no content key for the new segment yet: holding the stream at the segment boundary',
+        );
+      }
+      const t0 = performance.now();
+      next = await pending;
+      this.#wallStartMs += performance.now() - t0;
     }
     // Never use a key before it has been on the air for the lead time.
     const waitMs = next.announcedAtMs + this.#opts.leadMs - performance.now();
@@ -345,6 +399,7 @@ export class Sender {
     this.#srtp.activate(next.issued.keyId);
     this.#reports?.activate(next.issued.keyId);
     this.#keyId = next.issued.keyId;
+    this.#keyPeriod = next.period;
     if (previous !== undefined) {
       this.#keysRotated++;
       this.#srtp.retire(previous);
@@ -355,26 +410,10 @@ export class Sender {
       if (this.#carousel[i]!.period < next.period) this.#carousel.splice(i, 1);
     }
     for (const k of this.#keys.keys()) if (k < next.period) this.#keys.delete(k);
+    for (const k of this.#issued.keys()) if (k < next.period) this.#issued.delete(k);
     const segment = this.#segmentOf(next.period);
     for (const s of this.#segmentKeyMessages.keys()) if (s < segment) this.#segmentKeyMessages.delete(s);
     this.#opts.onProgress?.(this.progress);
-  }
-
-  /** Asks again for an overdue key, with backoff, until it comes or a later period takes over. */
-  #retryLater(period: number, delayMs = 500): void {
-    setTimeout(() => {
-      if (this.#closed || this.#period !== period) return;
-      this.#announce(period, this.#sequenceAfter(0));
-      this.#keys.get(period)!.then(
-        (a) => {
-          if (this.#period === period) this.#overdue = a;
-        },
-        (err: unknown) => {
-          if (isFinal(err)) this.#fatal = err;
-          else this.#retryLater(period, Math.min(delayMs * 2, 8000));
-        },
-      );
-    }, delayMs).unref();
   }
 
   /** Switches to an overdue key once it has been on the air for the lead time; checked before each packet. */
@@ -424,8 +463,20 @@ function rtpTimestampOf(rtp: Uint8Array): number {
   return new DataView(rtp.buffer, rtp.byteOffset, 12).getUint32(4);
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/** Resolves after `ms`; with a signal, rejects as soon as it aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new Error('sender closed'));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new Error('sender closed'));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 function errorMessage(err: unknown): string {

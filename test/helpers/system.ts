@@ -188,7 +188,7 @@ export async function sendMedia(
   await s.open();
   try {
     const progress = await s.run(inMemory(media));
-    return { progress, ssrc: s.ssrc };
+    return { progress, ssrc: s.ssrc, segmentRanges: s.segmentRanges };
   } finally {
     await s.close();
   }

@@ -39,6 +39,9 @@ import { CURRENT_EPOCH, segmentKey, storedAnswer, validProgrammeId, validSegment
 import { serviceKey } from './service-keys.js';
 import { REQUEST_ID_PATTERN, type ContentKeyResponseBody } from './wire.js';
 
+/** How far beyond the programme's latest segment a sender may open one (segment_too_far, docs/errors.md). */
+export const MAX_SEGMENT_STEP = 64;
+
 const isUint = (v: unknown, max: number): v is number =>
   typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= max;
 
@@ -93,6 +96,17 @@ export async function issueContentKey(
     return deny('segment_not_monotonic', `segment ${segment} is behind the programme's segment ${latest}`, {
       serviceId: p.serviceId,
     });
+  }
+  // A sender moves one segment at a time (more only across a jump in its input's clock). A segment far ahead would
+  // publish the keys of every segment up to it at once (receivers' not_yet is measured from the latest segment).
+  const furthest = (latest ?? -1) + MAX_SEGMENT_STEP;
+  if (segment > furthest) {
+    return deny(
+      'segment_too_far',
+      `segment ${segment} is more than ${MAX_SEGMENT_STEP} segments beyond the programme's ` +
+        (latest === undefined ? 'start (segment 0)' : `segment ${latest}`),
+      { serviceId: p.serviceId },
+    );
   }
 
   const keyId = await tx.programmes.allocateKeyId(p.id);

@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   unknown_segment: { status: 400, retryable: false },
   not_yet: { status: 409, retryable: true },
   segment_not_monotonic: { status: 409, retryable: false },
+  segment_too_far: { status: 409, retryable: false },
   request_id_conflict: { status: 409, retryable: false },
   // Subscriptions and service keys.
   unknown_service: { status: 404, retryable: false },

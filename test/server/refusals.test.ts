@@ -218,6 +218,19 @@ describe('refusals', () => {
     expect((await requestLog(f)).at(-1)).toMatchObject({ outcome: 'denied', code: 'segment_not_monotonic' });
   });
 
+  it('segment_too_far (409): a sender jumping far ahead, which would publish every segment key up to it', async () => {
+    const first = await inject(f, f.sender, contentKeyRequest(f, 4_000_000_000));
+    expectRefused(first, 'segment_too_far', 409);
+    expect((await inject(f, f.sender, contentKeyRequest(f, 63))).statusCode).toBe(200); // 0 + 64 - 1: allowed
+    const res = await inject(f, f.sender, contentKeyRequest(f, 63 + 65));
+    expectRefused(res, 'segment_too_far', 409);
+    expect((await requestLog(f)).at(-1)).toMatchObject({ outcome: 'denied', code: 'segment_too_far' });
+    expect(await f.store.transact((tx) => tx.contentKeys.latestSegment(f.programme.id))).toBe(63);
+    // Receivers still meet not_yet beyond the real latest segment.
+    await entitle();
+    expectRefused(await inject(f, f.receiver, segmentRequest(f.programme.id, 65)), 'not_yet', 409);
+  });
+
   it('request_id_conflict (409): a request id reused for a different segment', async () => {
     await entitle();
     expect((await inject(f, f.receiver, segmentRequest(f.programme.id, 0, 'same'))).statusCode).toBe(200);

@@ -115,10 +115,14 @@ export interface DemoSummary {
     readonly keysRotated: number;
     /** group_rekey records in the log for the programme. */
     readonly groupRekeys: number;
+    /** When the demo started the session programme's sender (Unix ms): `leftAt` in the table counts from here. */
+    readonly senderStartedAtMs: number;
     readonly silentSuspendedForMs: number | null;
   };
   readonly receivers: readonly DemoReceiver[];
   readonly log: { records: number; chainIntact: boolean };
   readonly billing: Invoice & { readonly plan: RatePlan };
   readonly dataDir: string | null;
+  /** With --keep: the directory holding each receiver's output, the logs and stats files (dataDir is inside). */
+  readonly workDir: string | null;
 }

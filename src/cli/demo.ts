@@ -85,7 +85,7 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
       profile: opts.profile,
     });
     opts.status(
-      `programme ${programme.id} on ${group}:${port} (keys on :${programme.keyPort}, SRTP ${programme.profile}, key change by ${programme.keyChange}), data in ${data}`,
+      `programme ${programme.id} on ${group}:${port} (keys on :${programme.keyPort}, SRTP ${programme.profile}, key change by ${programme.keyChange}); working directory ${dir}${opts.keep ? ' (kept: outputs, logs, stats; the key server data in data/)' : ''}`,
     );
     // The second programme, sold per minute of session membership, on its own group, with its own sender.
     let sessionGroup = group;
@@ -238,6 +238,7 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
       track('sender'),
     );
     children.push(senderChild);
+    const sessionStartedAtMs = Date.now();
     const sessionSenderChild = spawnKeycast(
       'session-sender',
       [
@@ -387,6 +388,7 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
         packetsSent: Number(sessionSent.packetsSent ?? 0),
         keysRotated: Number(sessionSent.keysRotated ?? 0),
         groupRekeys,
+        senderStartedAtMs: sessionStartedAtMs,
         silentSuspendedForMs:
           suspended === undefined ? null : suspended.resumedAtMs - suspended.suspendedAtMs,
       },
@@ -394,6 +396,7 @@ async function demoIn(dir: string, data: string, opts: DemoOptions, children: Ch
       log: { records: records.length, chainIntact: chain.ok },
       billing: { ...invoice, plan },
       dataDir: opts.keep ? data : null,
+      workDir: opts.keep ? dir : null,
     };
   } finally {
     await store.close();

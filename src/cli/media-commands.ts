@@ -426,7 +426,9 @@ function printSummary(s: DemoSummary): void {
     const output =
       r.outputBytes === 0
         ? '(nothing)'
-        : `${r.outputBytes} bytes, ${r.identical ? 'identical' : 'DIFFERENT'}`;
+        : r.removedBy === 'keepalive' && !r.identical
+          ? `${r.outputBytes} bytes, not a contiguous part (its socket dropped packets while it was suspended)`
+          : `${r.outputBytes} bytes, ${r.identical ? 'identical' : 'DIFFERENT'}`;
     out.push(
       `${r.name.padEnd(17)} ${r.entitlement.padEnd(12)} ${segs.padEnd(8)} ${String(r.packetsDecrypted).padStart(10)} ${String(r.packetsRejected).padStart(9)} ${String(r.keyRequests).padStart(8)}  ${String(r.firstDecryptedIndex ?? '-').padStart(11)}  ${output}`,
     );
@@ -434,12 +436,12 @@ function printSummary(s: DemoSummary): void {
   out.push(
     '',
     `session programme ${s.session.programmeId} (per minute; rekey ${s.session.mode}, keep-alive ${s.session.keepAliveIntervalMs} ms, expiry ${s.session.memberExpiryMs} ms): ${s.session.packetsSent} packets, ${s.session.groupRekeys} group rekeys`,
-    'session member    removed by  left at (ms into it)  epoch  acks  keep-alives  decrypted after removal  billed s',
+    'session member    removed by  removed (ms after start)  epoch  acks  keep-alives  decrypted after removal  billed s',
   );
-  const t0 = Math.min(...s.receivers.flatMap((r) => (r.leftAt === null ? [] : [r.leftAt])));
+  const t0 = s.session.senderStartedAtMs;
   for (const r of s.receivers.filter((x) => x.entitlement === 'session')) {
     out.push(
-      `${r.name.padEnd(17)} ${String(r.removedBy ?? '-').padEnd(11)} ${String(r.leftAt === null ? '-' : `+${r.leftAt - t0}`).padStart(20)}  ${String(r.groupEpoch ?? '-').padStart(5)} ${String(r.acks ?? '-').padStart(5)} ${String(r.keepAlives ?? '-').padStart(12)} ${String(r.packetsDecryptedAfterRemoval ?? '-').padStart(24)} ${String(r.billedSeconds ?? '-').padStart(9)}`,
+      `${r.name.padEnd(17)} ${String(r.removedBy ?? '-').padEnd(11)} ${String(r.leftAt === null ? '-' : `+${r.leftAt - t0}`).padStart(24)}  ${String(r.groupEpoch ?? '-').padStart(5)} ${String(r.acks ?? '-').padStart(5)} ${String(r.keepAlives ?? '-').padStart(12)} ${String(r.packetsDecryptedAfterRemoval ?? '-').padStart(24)} ${String(r.billedSeconds ?? '-').padStart(9)}`,
     );
   }
   out.push(

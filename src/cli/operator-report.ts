@@ -91,11 +91,16 @@ export function registerReportCommands(program: Command): void {
     .command('verify')
     .description('walk the hash chain; exit status 1 and the first broken record if it does not verify')
     .option('--data <dir>', 'data directory', DEFAULT_DATA_DIR)
+    .option(
+      '--checkpoint <seq:hash>',
+      'a headSeq:headHash printed by an earlier verify and kept elsewhere: also fails if records up to it were cut off or replaced',
+    )
     .action(
-      action(async (o: { data: string }) => {
+      action(async (o: { data: string; checkpoint?: string }) => {
+        const checkpoint = o.checkpoint === undefined ? undefined : parseCheckpoint(o.checkpoint);
         const store = openDataDirStore(o.data);
         try {
-          const v = await verifyLog(store);
+          const v = await verifyLog(store, undefined, checkpoint);
           printJson(v);
           if (!v.ok) process.exitCode = 1;
         } finally {
@@ -103,4 +108,11 @@ export function registerReportCommands(program: Command): void {
         }
       }),
     );
+}
+
+function parseCheckpoint(text: string): { seq: number; hash: string } {
+  const m = /^([1-9][0-9]{0,15}):([0-9a-f]{64})$/.exec(text);
+  if (m === null)
+    throw new Error(`--checkpoint must be SEQ:HASH (a record number and 64 hex digits), got ${text}`);
+  return { seq: Number(m[1]), hash: m[2]! };
 }

@@ -49,12 +49,27 @@ export type VerifyLogResult =
       readonly records: number;
       /** The first record that does not verify. */
       readonly seq: number;
-      readonly reason: 'hash_mismatch' | 'prev_hash_mismatch' | 'seq_gap';
+      readonly reason:
+        'hash_mismatch' | 'prev_hash_mismatch' | 'seq_gap' | 'checkpoint_mismatch' | 'truncated';
       readonly message: string;
     };
 
+/**
+ * A record's seq and hash as printed by an earlier verify (headSeq, headHash), kept outside the data directory. The
+ * chain alone cannot tell that records were cut off its end: a checkpoint can (`truncated`), and it pins every
+ * record up to it (`checkpoint_mismatch` if the record there is another).
+ */
+export interface LogCheckpoint {
+  readonly seq: number;
+  readonly hash: string;
+}
+
 /** Walks the whole chain from the first record and reports the first broken record. */
-export async function verifyLog(store: Store, pageSize = 1000): Promise<VerifyLogResult> {
+export async function verifyLog(
+  store: Store,
+  pageSize = 1000,
+  checkpoint?: LogCheckpoint,
+): Promise<VerifyLogResult> {
   let expectedSeq = 1;
   let prevHash = GENESIS_HASH;
   let records = 0;
@@ -88,10 +103,30 @@ export async function verifyLog(store: Store, pageSize = 1000): Promise<VerifyLo
           message: `record ${r.seq} was altered`,
         };
       }
+      if (checkpoint !== undefined && r.seq === checkpoint.seq && r.hash !== checkpoint.hash) {
+        return {
+          ok: false,
+          records,
+          seq: r.seq,
+          reason: 'checkpoint_mismatch',
+          message: `record ${r.seq} is not the one checkpointed (hash ${checkpoint.hash})`,
+        };
+      }
       prevHash = r.hash;
       expectedSeq++;
       records++;
     }
-    if (page.length < pageSize) return { ok: true, records, headSeq: expectedSeq - 1, headHash: prevHash };
+    if (page.length < pageSize) {
+      if (checkpoint !== undefined && expectedSeq - 1 < checkpoint.seq) {
+        return {
+          ok: false,
+          records,
+          seq: expectedSeq,
+          reason: 'truncated',
+          message: `the log ends at record ${expectedSeq - 1}, before the checkpointed record ${checkpoint.seq}`,
+        };
+      }
+      return { ok: true, records, headSeq: expectedSeq - 1, headHash: prevHash };
+    }
   }
 }

@@ -151,7 +151,19 @@ describe('keycast operator commands', () => {
     expect(json(String((await it.next()).value))).toMatchObject({ event: 'stopped', signal: 'SIGTERM' });
     expect(await exited).toBe(0);
 
-    expect(json((await keycast('log', 'verify', ...d)).stdout)).toMatchObject({ ok: true, records: 5 }); // enrol, 2 grants, delivered, denied;
+    const verified = json((await keycast('log', 'verify', ...d)).stdout);
+    expect(verified).toMatchObject({ ok: true, records: 5 }); // enrol, 2 grants, delivered, denied;
+    const cp = `${String(verified.headSeq)}:${String(verified.headHash)}`;
+    expect(json((await keycast('log', 'verify', '--checkpoint', cp, ...d)).stdout)).toMatchObject({
+      ok: true,
+    });
+    const beyond = await keycast('log', 'verify', '--checkpoint', `9:${String(verified.headHash)}`, ...d);
+    expect([beyond.code, json(beyond.stdout)]).toMatchObject([1, { ok: false, reason: 'truncated' }]);
+    const badCp = await keycast('log', 'verify', '--checkpoint', 'nine', ...d);
+    expect([badCp.code, badCp.stderr.trim()]).toEqual([
+      1,
+      'keycast: --checkpoint must be SEQ:HASH (a record number and 64 hex digits), got nine',
+    ]);
     const bill = JSON.parse((await keycast('bill', '--plan', 'samples/rate-plan.json', ...d)).stdout) as {
       lines: unknown[];
     };

@@ -101,6 +101,30 @@ describe('request log', () => {
     expect(await verifyLog(b.store)).toMatchObject({ ok: false, seq: 3, reason: 'prev_hash_mismatch' });
   });
 
+  it('a checkpoint kept elsewhere catches records cut off the end, which the chain alone cannot', async () => {
+    const a = await fresh();
+    await appendN(a.store, 5);
+    const head = await verifyLog(a.store);
+    if (!head.ok) throw new Error('fresh log does not verify');
+    const checkpoint = { seq: head.headSeq, hash: head.headHash };
+    expect(await verifyLog(a.store, 1000, checkpoint)).toMatchObject({ ok: true, records: 5 });
+    const raw = new Database(a.path);
+    raw.exec('DROP TRIGGER log_no_delete');
+    raw.prepare('DELETE FROM log WHERE seq >= 4').run();
+    raw.close();
+    expect(await verifyLog(a.store)).toMatchObject({ ok: true, records: 3 }); // the chain alone: fine
+    expect(await verifyLog(a.store, 1000, checkpoint)).toMatchObject({
+      ok: false,
+      seq: 4,
+      reason: 'truncated',
+    });
+    expect(await verifyLog(a.store, 1000, { seq: 2, hash: '0'.repeat(64) })).toMatchObject({
+      ok: false,
+      seq: 2,
+      reason: 'checkpoint_mismatch',
+    });
+  });
+
   it('one delivered answer per (client, request id)', async () => {
     const { store } = await fresh();
     await appendN(store, 1);

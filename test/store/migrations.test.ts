@@ -58,3 +58,12 @@ describe('SQLite migration 3', () => {
     db.close();
   });
 });
+
+describe('opening a file that is not a keycast database', () => {
+  it('names the file in the error', async () => {
+    const path = join(await mkdtemp(join(tmpdir(), 'keycast-notdb-')), 'keycast.db');
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(path, 'garbage, not SQLite\n'.repeat(100));
+    expect(() => openSqliteStore(path)).toThrow(`${path}: file is not a database`);
+  });
+});

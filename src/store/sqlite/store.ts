@@ -26,7 +26,8 @@ export function openSqliteStore(path: string, opts: SqliteStoreOptions = {}): St
     migrateSqlite(db);
   } catch (err) {
     db.close();
-    throw err;
+    // SQLite's own words ("file is not a database") do not say which file.
+    throw new Error(`${path}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
   const tables = {
     clients: sqliteClients(db),

@@ -25,7 +25,7 @@
 //
 // lkh rekeys at every join and remove call; batch changes the tree at once but refreshes keys only at flush(), so
 // joins and removals between two flushes fold into one rekey.
-import { zeroize } from '../../crypto/random.js';
+import { fillRandom, zeroize } from '../../crypto/random.js';
 import { GROUP_ROOT_NODE_ID, type GroupRekeyEntry } from '../../packet/group-rekey.js';
 import { checkFirstEpoch, checkMemberId, checkRemoval } from './flat.js';
 import {
@@ -34,7 +34,7 @@ import {
   wrapNodeKeyUnderMember,
   wrapNodeKeyUnderNode,
 } from './member-key.js';
-import type { GroupKey, GroupKeys, Rekey } from './types.js';
+import { GROUP_KEY_LENGTH_BYTES, type GroupKey, type GroupKeys, type Rekey } from './types.js';
 
 const NO_MEMBER = -1;
 const MAX_U32 = 0xffffffff;
@@ -202,8 +202,9 @@ export class TreeGroupKeys implements GroupKeys {
     if (n.left !== undefined && this.#dirty.has(n.left)) this.#refresh(n.left, wraps);
     if (n.right !== undefined && this.#dirty.has(n.right)) this.#refresh(n.right, wraps);
     if (n.version >= MAX_U32) throw new RangeError(`group: node ${n.id} version exhausted`);
-    zeroize(n.key);
-    n.key = generateNodeKey();
+    // A new key in place: the old one's bytes are overwritten, and a rekey of 58,000 nodes allocates no key arrays.
+    if (n.key.length === GROUP_KEY_LENGTH_BYTES) fillRandom(n.key);
+    else n.key = generateNodeKey(); // first keying of a node made by a join
     n.version += 1;
     this.#wrapUnderChildren(n, wraps);
   }

@@ -170,10 +170,18 @@ export class Sender {
       await this.#send(q);
     };
     this.#wallStartMs = performance.now();
+    let discontinuities = 0;
     for await (const bytes of media) {
       const chunks = chunker.push(bytes);
       if (chunker.packets === 0 && chunker.discardedBytes > NOT_TS_AFTER_BYTES)
         throw notTs(chunker.discardedBytes);
+      if (chunker.pcrDiscontinuities > discontinuities) {
+        discontinuities = chunker.pcrDiscontinuities;
+        this.#opts.log.warn(
+          { pcrDiscontinuities: discontinuities, mediaMs: Math.round(this.#mediaMs) },
+          'PCR discontinuity in the input (a loop, splice or encoder restart): the media clock goes on at the byte rate',
+        );
+      }
       for (const chunk of chunks) {
         enqueue(chunk);
         while (queue.length > 0 && queue.at(-1)!.ticks - queue[0]!.ticks > lookaheadTicks) await sendHead();

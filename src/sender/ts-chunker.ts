@@ -13,9 +13,20 @@ import {
 export interface MediaChunk {
   /** A whole number of TS packets, at most 7. */
   readonly payload: Uint8Array;
-  /** Media time of the chunk's first byte in 27 MHz ticks from the stream's first PCR (unwrapped). */
+  /**
+   * Media time of the chunk's first byte in 27 MHz ticks from the stream's first PCR (unwrapped), never
+   * decreasing: across a PCR discontinuity (a PCR going back, or jumping ahead by more than MAX_PCR_STEP_TICKS: an
+   * encoder restart, a looped file, a splice) the clock goes on at the stream's byte rate instead.
+   */
   readonly pcrTicks: number;
 }
+
+/**
+ * PCRs come at least every 100 ms (ISO/IEC 13818-1 §2.7.2); a step of more than a second between two of them is a
+ * discontinuity, not elapsed time. (Without this a looped file would send the sender back to a crypto period it
+ * has left, and a jump ahead would ask the key server for every period and segment in between.)
+ */
+export const MAX_PCR_STEP_TICKS = PCR_CLOCK_HZ;
 
 interface Pending {
   readonly payload: Uint8Array;
@@ -32,6 +43,7 @@ export class TsChunker {
   #lastPcr: { position: number; ticks: number; raw: number } | undefined;
   #ticksPerByte = 0;
   #discardedBytes = 0;
+  #pcrDiscontinuities = 0;
   #locked = false;
   #packets = 0;
 
@@ -41,6 +53,11 @@ export class TsChunker {
   }
 
   /** Bytes skipped to regain TS sync (garbage between packets). */
+  /** PCR steps taken as discontinuities (see MediaChunk.pcrTicks). */
+  get pcrDiscontinuities(): number {
+    return this.#pcrDiscontinuities;
+  }
+
   get discardedBytes(): number {
     return this.#discardedBytes;
   }
@@ -108,9 +125,15 @@ export class TsChunker {
     const last = this.#lastPcr;
     let ticks = 0;
     if (last !== undefined) {
-      ticks = last.ticks + pcrDelta(last.raw, raw);
       const bytes = position - last.position;
-      if (bytes > 0 && ticks > last.ticks) this.#ticksPerByte = (ticks - last.ticks) / bytes;
+      const step = pcrDelta(last.raw, raw);
+      if (step < 0 || step > MAX_PCR_STEP_TICKS) {
+        this.#pcrDiscontinuities++;
+        ticks = last.ticks + bytes * this.#ticksPerByte; // the clock goes on at the byte rate measured so far
+      } else {
+        ticks = last.ticks + step;
+        if (bytes > 0 && step > 0) this.#ticksPerByte = step / bytes;
+      }
     }
     this.#lastPcr = { position, ticks, raw };
     // Everything that starts at or before this PCR can now be timed.

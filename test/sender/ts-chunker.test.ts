@@ -33,6 +33,42 @@ describe('TsChunker', () => {
     expect(lastMs).toBeLessThan(25_000);
   });
 
+  it('keeps the clock going across PCR discontinuities: a looped file, a jump ahead by an hour', () => {
+    const shifted = (by: number) => {
+      const copy = sample.slice();
+      for (let o = 0; o + TS_PACKET_BYTES <= copy.length; o += TS_PACKET_BYTES) {
+        const pcr = readPcr(copy, o);
+        if (pcr === undefined) continue;
+        const v = (pcr + by) % (2 ** 33 * 300);
+        const base = Math.floor(v / 300);
+        const ext = v % 300;
+        copy.set(
+          [
+            Math.floor(base / 2 ** 25) & 0xff,
+            Math.floor(base / 2 ** 17) & 0xff,
+            Math.floor(base / 2 ** 9) & 0xff,
+            Math.floor(base / 2) & 0xff,
+            ((base & 1) << 7) | 0x7e | (ext >> 8),
+            ext & 0xff,
+          ],
+          o + 6,
+        );
+        expect(readPcr(copy, o)).toBe(v);
+      }
+      return copy;
+    };
+    for (const second of [sample, shifted(3600 * 27_000_000)]) {
+      const { out, chunker } = chunkAll(Buffer.concat([sample, second]), 65536);
+      expect(chunker.pcrDiscontinuities).toBe(1);
+      for (let i = 1; i < out.length; i++)
+        expect(out[i]!.pcrTicks).toBeGreaterThanOrEqual(out[i - 1]!.pcrTicks);
+      const lastMs = pcrTicksToMs(out.at(-1)!.pcrTicks);
+      expect(lastMs).toBeGreaterThan(44_000);
+      expect(lastMs).toBeLessThan(50_000);
+    }
+    expect(chunkAll(sample, 65536).chunker.pcrDiscontinuities).toBe(0);
+  });
+
   it('skips garbage to regain sync and counts it', () => {
     const garbage = new Uint8Array([1, 2, 3]);
     const input = Buffer.concat([garbage, sample.subarray(0, 188 * 14)]);

@@ -60,6 +60,7 @@ export class Sender {
   #keyId: KeyId | undefined;
   #mediaMs = 0;
   #wallStartMs = 0;
+  #progressAtMs = 0;
   #overdue: Announced | undefined;
   /** The crypto period of the key in use (its segment decides whether the stream may stay on it). */
   #keyPeriod = -1;
@@ -243,7 +244,12 @@ export class Sender {
     this.#bytesSent += r.packet.length;
     this.#seq = (this.#seq + 1) & 0xffff;
     if (this.#seq === 0) this.#roc++;
-    if (this.#packetsSent % 50 === 0) this.#opts.onProgress?.(this.progress);
+    // Every 50 packets, and at least every 200 ms, so a display next to receivers' counts is not behind them.
+    const now = performance.now();
+    if (this.#packetsSent % 50 === 0 || now - this.#progressAtMs >= 200) {
+      this.#progressAtMs = now;
+      this.#opts.onProgress?.(this.progress);
+    }
   }
 
   /** Counts the packet just sent (at the current sequence number) into its segment's range. */

@@ -111,8 +111,9 @@ export function registerReportCommands(program: Command): void {
 }
 
 function parseCheckpoint(text: string): { seq: number; hash: string } {
-  const m = /^([1-9][0-9]{0,15}):([0-9a-f]{64})$/.exec(text);
-  if (m === null)
+  const m = /^([1-9][0-9]{0,15}):([0-9a-fA-F]{64})$/.exec(text);
+  const seq = m === null ? NaN : Number(m[1]);
+  if (m === null || !Number.isSafeInteger(seq))
     throw new Error(`--checkpoint must be SEQ:HASH (a record number and 64 hex digits), got ${text}`);
-  return { seq: Number(m[1]), hash: m[2]! };
+  return { seq, hash: m[2]!.toLowerCase() };
 }

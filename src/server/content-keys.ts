@@ -109,6 +109,19 @@ export async function issueContentKey(
     );
   }
 
+  if (p.pricing === 'session') {
+    const waitMs = ctx.sessions?.contentKeyWaitMs(p);
+    if (waitMs !== undefined) {
+      return deny(
+        'members_rejoining',
+        `the key server restarted and members of the session have not joined again yet: a content key now would ` +
+          `reach none of them; ask again in ${waitMs} ms`,
+        { serviceId: p.serviceId },
+        waitMs,
+      );
+    }
+  }
+
   const keyId = await tx.programmes.allocateKeyId(p.id);
   const ck = generateContentKey(p.profile);
   await tx.contentKeys.insert({

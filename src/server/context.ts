@@ -21,6 +21,8 @@ export interface SessionGroupKeys {
     tx: StoreTx,
     p: ProgrammeRow,
   ): Promise<{ readonly epoch: number; readonly key: Uint8Array }>;
+  /** After a restart, while the previous run's members rejoin: how long a sender should wait (members_rejoining). */
+  contentKeyWaitMs(p: ProgrammeRow): number | undefined;
 }
 
 declare module 'fastify' {

@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   not_yet: { status: 409, retryable: true },
   segment_not_monotonic: { status: 409, retryable: false },
   segment_too_far: { status: 409, retryable: false },
+  members_rejoining: { status: 409, retryable: true },
   request_id_conflict: { status: 409, retryable: false },
   // Subscriptions and service keys.
   unknown_service: { status: 404, retryable: false },

@@ -137,6 +137,12 @@ export class SessionManager {
   readonly #groups = new Map<number, Group>();
   /** Per programme, the last group epoch the log records (previous runs), read at start-up. */
   readonly #lastEpochs = new Map<number, number>();
+  /**
+   * After a restart: per session programme, the members of the previous run not back yet, and until when (monotonic
+   * ms) to wait for them. A content key issued before they rejoin would be wrapped under a group they are not in yet
+   * and lost to them (contentKeyWaitMs).
+   */
+  readonly #rejoining = new Map<number, { clients: Set<number>; untilMono: number }>();
   readonly #listeners = new Set<(r: RekeySent) => void>();
   #tick: NodeJS.Timeout | undefined;
   #batch: NodeJS.Timeout | undefined;
@@ -346,6 +352,22 @@ export class SessionManager {
    * For a content key of a session programme, inside its transaction: first the rekey of any waiting removal (so
    * the removed cannot open the key), then the current group key. Creates the group if needed.
    */
+  /**
+   * After a restart, while members of the previous run have not joined again (at most the member expiry from the
+   * start: a member learns it must join at its next keep-alive), a content key issued now would reach none of them.
+   * Returns how long the sender should wait before asking again, or undefined when it may have one now.
+   */
+  contentKeyWaitMs(p: ProgrammeRow): number | undefined {
+    const w = this.#rejoining.get(p.id);
+    if (w === undefined) return undefined;
+    const left = w.untilMono - this.opts.monoNow();
+    if (left <= 0) {
+      this.#rejoining.delete(p.id);
+      return undefined;
+    }
+    return Math.max(100, Math.ceil(Math.min(left, this.opts.keepAliveIntervalMs / 2)));
+  }
+
   async groupKeyForContentKey(tx: StoreTx, p: ProgrammeRow): Promise<GroupKey> {
     const g = this.#group(p);
     // batch with only joins waiting: the current key is still right for everyone who holds it.
@@ -590,6 +612,9 @@ export class SessionManager {
       detail: JSON.stringify({ mode: this.opts.rekey }),
       response: JSON.stringify(stored),
     });
+    const waiting = this.#rejoining.get(p.id);
+    if (waiting !== undefined && waiting.clients.delete(clientId) && waiting.clients.size === 0)
+      this.#rejoining.delete(p.id);
     const member: Member = {
       clientId: asClientId(clientId),
       memberKey: memberKey.slice(),
@@ -780,7 +805,11 @@ export class SessionManager {
         else open.delete(k);
       }
       const nowMs = this.core.now();
+      const untilMono = this.opts.monoNow() + this.opts.memberExpiryMs;
       for (const s of open.values()) {
+        const w = this.#rejoining.get(s.programmeId) ?? { clients: new Set<number>(), untilMono };
+        w.clients.add(s.clientId);
+        this.#rejoining.set(s.programmeId, w);
         await tx.log.append({
           timeMs: nowMs,
           requestId: null,

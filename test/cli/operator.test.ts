@@ -159,6 +159,18 @@ describe('keycast operator commands', () => {
     });
     const beyond = await keycast('log', 'verify', '--checkpoint', `9:${String(verified.headHash)}`, ...d);
     expect([beyond.code, json(beyond.stdout)]).toMatchObject([1, { ok: false, reason: 'truncated' }]);
+    const upper = `${String(verified.headSeq)}:${String(verified.headHash).toUpperCase()}`;
+    expect(json((await keycast('log', 'verify', '--checkpoint', upper, ...d)).stdout)).toMatchObject({
+      ok: true,
+    });
+    const huge = await keycast(
+      'log',
+      'verify',
+      '--checkpoint',
+      `9007199254740993:${String(verified.headHash)}`,
+      ...d,
+    );
+    expect(huge.code).toBe(1);
     const badCp = await keycast('log', 'verify', '--checkpoint', 'nine', ...d);
     expect([badCp.code, badCp.stderr.trim()]).toEqual([
       1,

@@ -174,4 +174,46 @@ describe('a key-server restart', () => {
       await system.close().catch(() => undefined);
     }
   }, 30_000);
+
+  it('a member watching through a restart loses nothing: the sender waits (members_rejoining) until it is back', async () => {
+    // Keep-alives every 1.5 s: after the restart the sender asks again long before the member learns it must
+    // join again. A content key issued in between would go to an empty group and be lost to the member.
+    const sessions = { rekey: 'lkh' as const, keepAliveIntervalMs: 1500, memberExpiryMs: 4500 };
+    const system = await startSystem({
+      pricing: 'session',
+      cryptoPeriodMs: 500,
+      segmentLengthMs: 10_000,
+      sessions,
+    });
+    const { buildKeyServer } = await import('../../src/server/app.js');
+    let restarted: Awaited<ReturnType<typeof buildKeyServer>> | undefined;
+    try {
+      const sender = await system.enrol('encoder', 'sender');
+      const viewer = await system.enrol('viewer', 'receiver');
+      const rx = await startReceiver(system, viewer, 5000, { session: {} });
+      await waitFor('a group key', () => rx.receiver.session?.epoch !== undefined);
+      const media = await sampleSlice(600); // ≈ 6.6 s of media, 3.3 s at speed 2: a content key every 0.25 s
+      const port = Number(new URL(system.url).port);
+      const restart = (async () => {
+        await sleep(1000);
+        await system.server.close();
+        await sleep(300);
+        restarted = buildKeyServer({ store: system.store, dataDir: system.dataDir, sessions });
+        await restarted.listen({ host: '127.0.0.1', port });
+      })();
+      const { progress } = await sendMedia(system, sender, media, { speed: 2 });
+      await restart;
+      await sleep(500);
+      await rx.close();
+      expect(progress.packetsSent).toBe(600);
+      expect(rx.receiver.session!.stats.rejoins).toBe(1);
+      expect(rx.output().equals(Buffer.from(media))).toBe(true);
+      expect(rx.receiver.stats.packetsRejected).toBe(0);
+      const records = await readLog(system.store);
+      expect(records.some((r) => r.outcome === 'denied' && r.code === 'members_rejoining')).toBe(true);
+    } finally {
+      await restarted?.close();
+      await system.close().catch(() => undefined);
+    }
+  }, 30_000);
 });

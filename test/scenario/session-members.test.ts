@@ -176,13 +176,14 @@ describe('a key-server restart', () => {
   }, 30_000);
 
   it('a member watching through a restart loses nothing: the sender waits (members_rejoining) until it is back', async () => {
-    // Keep-alives every 1.5 s: after the restart the sender asks again long before the member learns it must
-    // join again. A content key issued in between would go to an empty group and be lost to the member.
-    const sessions = { rekey: 'lkh' as const, keepAliveIntervalMs: 1500, memberExpiryMs: 4500 };
+    // Keep-alives every 3 s, and the restart right after one: the member learns it must join again at its next
+    // keep-alive, seconds after the sender has asked for its next content key. Issued to the new run's empty group,
+    // that key would be lost to the member; members_rejoining makes the sender wait for it.
+    const sessions = { rekey: 'lkh' as const, keepAliveIntervalMs: 3000, memberExpiryMs: 9000 };
     const system = await startSystem({
       pricing: 'session',
       cryptoPeriodMs: 500,
-      segmentLengthMs: 10_000,
+      segmentLengthMs: 20_000,
       sessions,
     });
     const { buildKeyServer } = await import('../../src/server/app.js');
@@ -192,10 +193,13 @@ describe('a key-server restart', () => {
       const viewer = await system.enrol('viewer', 'receiver');
       const rx = await startReceiver(system, viewer, 5000, { session: {} });
       await waitFor('a group key', () => rx.receiver.session?.epoch !== undefined);
-      const media = await sampleSlice(600); // ≈ 6.6 s of media, 3.3 s at speed 2: a content key every 0.25 s
+      const session = rx.receiver.session!;
+      const media = await sampleSlice(1000); // ≈ 11 s of media, 5.5 s at speed 2: a content key every 0.25 s
       const port = Number(new URL(system.url).port);
       const restart = (async () => {
-        await sleep(1000);
+        await sleep(500);
+        const k0 = session.stats.keepAlives;
+        await waitFor('a keep-alive', () => session.stats.keepAlives > k0);
         await system.server.close();
         await sleep(300);
         restarted = buildKeyServer({ store: system.store, dataDir: system.dataDir, sessions });
@@ -205,8 +209,8 @@ describe('a key-server restart', () => {
       await restart;
       await sleep(500);
       await rx.close();
-      expect(progress.packetsSent).toBe(600);
-      expect(rx.receiver.session!.stats.rejoins).toBe(1);
+      expect(progress.packetsSent).toBe(1000);
+      expect(session.stats.rejoins).toBe(1);
       expect(rx.output().equals(Buffer.from(media))).toBe(true);
       expect(rx.receiver.stats.packetsRejected).toBe(0);
       const records = await readLog(system.store);

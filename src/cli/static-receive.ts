@@ -10,6 +10,7 @@ import { isSrtpProfileName, runSrtpSelfTest, srtpProfile, type SrtpProfileName }
 import { fileSink, forwardSink, type MediaSink } from '../receiver/sinks.js';
 import { StaticReceiver, type StaticKey, type StaticSource } from '../receiver/static-receiver.js';
 import { cliLogger, untilSignal } from './output.js';
+type Logger = ReturnType<typeof cliLogger>;
 import { durationMs, intOption } from './operator-util.js';
 
 export interface StaticReceiveOptions {
@@ -68,7 +69,7 @@ export async function runStaticReceive(o: StaticReceiveOptions): Promise<void> {
   const emit = (event: string, fields: Record<string, unknown>) =>
     (toStdout ? process.stderr : process.stdout).write(`${JSON.stringify({ event, ...fields })}\n`);
   const log = cliLogger('keycast-receiver');
-  const config = o.sdp !== undefined ? await fromSdp(o) : fromKeyOptions(o);
+  const config = o.sdp !== undefined ? await fromSdp(o, log) : fromKeyOptions(o);
   const source = sourceOf(o, config.sdpSource);
   let fail!: (err: Error) => void;
   const failed = new Promise<Error>((resolve) => (fail = resolve));
@@ -123,6 +124,15 @@ export async function runStaticReceive(o: StaticReceiveOptions): Promise<void> {
   emit('done', { ...receiver.stats });
   log.info(receiver.stats, 'receiver stopped');
   if (ended instanceof Error) throw new Error(`output failed: ${ended.message}`);
+  const st = receiver.stats;
+  if (st.packetsReceived > 0 && st.packetsDecrypted === 0) {
+    const reasons = Object.entries(st.rejectedByReason)
+      .map(([r, n]) => `${r} ${n}`)
+      .join(', ');
+    throw new Error(
+      `received ${st.packetsReceived} packets and decrypted none (${reasons}): check the key, the suite and the MKI`,
+    );
+  }
 }
 
 interface StaticConfig {
@@ -132,7 +142,7 @@ interface StaticConfig {
   readonly sdpSource?: StaticSource;
 }
 
-async function fromSdp(o: StaticReceiveOptions): Promise<StaticConfig> {
+async function fromSdp(o: StaticReceiveOptions, log: Logger): Promise<StaticConfig> {
   const file = o.sdp!;
   if (o.key.length > 0 || o.mki.length > 0)
     throw new Error('--sdp carries the keys: leave out --key and --mki');
@@ -143,7 +153,17 @@ async function fromSdp(o: StaticReceiveOptions): Promise<StaticConfig> {
     throw new Error(`${file}: no enabled media section (port ≠ 0) with an a=crypto line`);
   if (!/^RTP\/SAVPF?$/.test(media.proto))
     throw new Error(`${file}: media section is ${media.proto}, expected RTP/SAVP`);
-  const crypto = [...media.cryptos].sort((a, b) => a.tag - b.tag)[0]!;
+  // Several a=crypto lines are alternatives (RFC 4568 §5.1), each with all the keys: take the lowest tag whose
+  // suite this keycast implements, and say which.
+  const tags = media.cryptos.map((c) => c.tag);
+  if (new Set(tags).size !== tags.length) throw new Error(`${file}: two a=crypto lines have the same tag`);
+  const sorted = [...media.cryptos].sort((a, b) => a.tag - b.tag);
+  const crypto = sorted.find((c) => isSrtpProfileName(c.suite)) ?? sorted[0]!;
+  if (media.cryptos.length > 1)
+    log.info(
+      { tag: crypto.tag, suite: crypto.suite, lines: media.cryptos.length },
+      'using the a=crypto line of this tag',
+    );
   return { ...keysOfCrypto(file, crypto), ...sdpSourceOf(media, o.interface) };
 }
 
@@ -161,6 +181,7 @@ function keysOfCrypto(file: string, c: SdpCrypto): Omit<StaticConfig, 'sdpSource
       masterKey: k.keySalt.subarray(0, profile.masterKeyBytes),
       masterSalt: k.keySalt.subarray(profile.masterKeyBytes),
       ...(k.mki !== undefined && { mki: k.mki.value }),
+      ...(k.lifetimePackets !== undefined && { lifetimePackets: k.lifetimePackets }),
     };
   });
   return { profile: c.suite, mkiLengthBytes: c.keys[0]!.mki?.lengthBytes ?? 0, keys };

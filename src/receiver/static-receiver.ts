@@ -19,6 +19,11 @@ export interface StaticKey {
   readonly masterKey: Uint8Array;
   readonly masterSalt: Uint8Array;
   readonly mki?: number;
+  /**
+   * The key's lifetime in packets (an `a=crypto` lifetime, RFC 4568 §6.1): packets under this key beyond that many
+   * are refused as `key_lifetime`, even when they authenticate (RFC 3711 §9.2).
+   */
+  readonly lifetimePackets?: number;
 }
 
 export type StaticSource =
@@ -46,7 +51,7 @@ export interface StaticReceiverOptions {
   readonly ssrc?: Ssrc;
 }
 
-export type StaticRejectReason = SrtpRejectReason | 'other_ssrc';
+export type StaticRejectReason = SrtpRejectReason | 'other_ssrc' | 'key_lifetime';
 
 export interface StaticReceiverStats {
   packetsReceived: number;
@@ -70,6 +75,9 @@ export class StaticReceiver {
   };
   readonly #opts: StaticReceiverOptions;
   readonly #srtp: SrtpReceiver;
+  /** Lifetime in packets by key id (the MKI, or 0), and packets used under each so far. */
+  readonly #lifetimes = new Map<number, number>();
+  readonly #used = new Map<number, number>();
   readonly #socket = dgram.createSocket({ type: 'udp4', reuseAddr: true });
   /** SSRCs with at least one authenticated packet: from then on the ROC hint never touches them again. */
   readonly #authenticated = new Set<Ssrc>();
@@ -86,6 +94,7 @@ export class StaticReceiver {
         throw new Error(`StaticReceiver: key ${i + 1} ${k.mki === undefined ? 'has no' : 'has an'} MKI`);
       // The MKI is the key's id: SrtpReceiver looks keys up by the low mkiLengthBytes bytes of the id.
       this.#srtp.addKey({ keyId: asKeyId(k.mki ?? 0), masterKey: k.masterKey, masterSalt: k.masterSalt });
+      if (k.lifetimePackets !== undefined) this.#lifetimes.set(k.mki ?? 0, k.lifetimePackets);
     });
     this.#socket.on('message', (m) => this.receive(m));
   }
@@ -139,6 +148,12 @@ export class StaticReceiver {
     }
     const r = this.#srtp.unprotect(datagram);
     if (!r.ok) return this.#reject(r.reason);
+    const lifetime = this.#lifetimes.get(r.keyId);
+    if (lifetime !== undefined) {
+      const used = (this.#used.get(r.keyId) ?? 0) + 1;
+      if (used > lifetime) return this.#reject('key_lifetime');
+      this.#used.set(r.keyId, used);
+    }
     this.#authenticated.add(ssrc);
     this.stats.packetsDecrypted++;
     this.stats.firstIndex ??= r.index;

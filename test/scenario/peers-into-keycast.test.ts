@@ -79,6 +79,7 @@ function srtpenc(
 async function receiveStatic(
   args: readonly string[],
   packets: readonly Uint8Array[] | ((port: number) => Promise<void>),
+  expectCode = 0,
 ) {
   const port = randomPort();
   const output = join(dir, `out-${port}.ts`);
@@ -96,7 +97,7 @@ async function receiveStatic(
   if (typeof packets === 'function') await packets(port);
   else await replay(packets, port);
   const done = await rx.done;
-  expect(done.code, done.stderr).toBe(0);
+  expect(done.code, done.stderr).toBe(expectCode);
   const stats = JSON.parse(done.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
   return { output: readFileSync(output), stats, stderr: done.stderr };
 }
@@ -157,7 +158,14 @@ describe.skipIf(skipWithout(GST))('GStreamer srtpenc → keycast receive (static
       firstSeq: 5,
       name: 'wrong',
     });
-    const r = await receiveStatic(['--key', keySalt(suite, 4).toString('hex'), '--mki', '0000000a'], packets);
+    const r = await receiveStatic(
+      ['--key', keySalt(suite, 4).toString('hex'), '--mki', '0000000a'],
+      packets,
+      1, // received packets and decrypted none: an error, so a script can tell
+    );
+    expect(r.stderr).toContain(
+      `keycast: received ${packets.length} packets and decrypted none (auth_fail ${packets.length}): check the key, the suite and the MKI`,
+    );
     expect(packets.length).toBeGreaterThan(10);
     expect(r.stats).toMatchObject({
       packetsDecrypted: 0,
@@ -166,11 +174,37 @@ describe.skipIf(skipWithout(GST))('GStreamer srtpenc → keycast receive (static
     });
     expect(r.output.length).toBe(0);
   });
+
+  it('several a=crypto lines are alternatives: the lowest tag this keycast implements is used; a key lifetime is kept', async () => {
+    const suite = 'AES_CM_128_HMAC_SHA1_80';
+    const media = await sampleSlice(60);
+    const k = keySalt(suite, 5);
+    const packets = srtpenc(suite, media, { key: k, mki: '0000000a', firstSeq: 9, name: 'alt' });
+    // An F8 line first (not implemented), then the real one.
+    const f8 = `a=crypto:1 F8_128_HMAC_SHA1_80 inline:${keySalt(suite, 6).toString('base64')}|2^31|10:4`;
+    const r = await receiveStatic(['--sdp', writeSdp(suite, [k], [f8])], packets);
+    expect(r.stats).toMatchObject({ packetsDecrypted: packets.length, packetsRejected: 0 });
+    expect(r.output.equals(Buffer.from(media))).toBe(true);
+    expect(r.stderr).toContain('using the a=crypto line of this tag');
+
+    // The same stream under an SDP whose key lives 20 packets: the rest is refused, though it authenticates.
+    const path = join(dir, 'lifetime-20.sdp');
+    writeFileSync(path, readFileSync(writeSdp(suite, [k]), 'utf8').replace('|2^31|', '|20|'));
+    const l = await receiveStatic(['--sdp', path], packets);
+    expect(l.stats).toMatchObject({
+      packetsDecrypted: 20,
+      rejectedByReason: { key_lifetime: packets.length - 20 },
+    });
+    // The first 20 packets' TS, whatever rtpmp2tpay put in each: a prefix of the input.
+    expect(l.output.length).toBeGreaterThan(0);
+    expect(l.output.length).toBeLessThan(media.length);
+    expect(l.output.equals(Buffer.from(media.subarray(0, l.output.length)))).toBe(true);
+  });
 });
 
-/** The SDP a peer would hand over: one a=crypto line, a key per MKI (RFC 4568 §9.1). */
-function writeSdp(suite: string, keys: readonly Buffer[]): string {
-  const path = join(dir, `${suite}.sdp`);
+/** The SDP a peer would hand over: one a=crypto line, a key per MKI (RFC 4568 §9.1); `before`: lines ahead of it. */
+function writeSdp(suite: string, keys: readonly Buffer[], before: readonly string[] = []): string {
+  const path = join(dir, `${suite}-${before.length}.sdp`);
   const params = keys.map((k, i) => `inline:${k.toString('base64')}|2^31|${10 + i}:4`).join(';');
   writeFileSync(
     path,
@@ -182,7 +216,8 @@ function writeSdp(suite: string, keys: readonly Buffer[]): string {
       't=0 0',
       'm=video 5004 RTP/SAVP 33',
       'a=rtpmap:33 MP2T/90000',
-      `a=crypto:1 ${suite} ${params}`,
+      ...before,
+      `a=crypto:${before.length + 1} ${suite} ${params}`,
       '',
     ].join('\r\n'),
   );

@@ -274,10 +274,9 @@ static napi_value gcm_call(napi_env env, napi_callback_info info, int enc) {
 static napi_value gcm_seal(napi_env env, napi_callback_info info) { return gcm_call(env, info, 1); }
 static napi_value gcm_open(napi_env env, napi_callback_info info) { return gcm_call(env, info, 0); }
 
-// Per thread (napi env): the context the AES-256 key wraps reuse.
+// Per thread (napi env): the context the AES-256 key wraps reuse, set to AES-256-GCM once at load.
 typedef struct {
   EVP_CIPHER_CTX *wrap256;
-  int wrap256_ready;
 } instance_t;
 
 static void finalize_instance(napi_env env, void *data, void *hint) {
@@ -290,8 +289,8 @@ static void finalize_instance(napi_env env, void *data, void *hint) {
 
 // gcmWrapOnce(key, aad, plaintext, wrapped) / gcmUnwrapOnce(key, aad, wrapped, plaintextOut) -> boolean: one key
 // wrap in the layout of src/crypto/aead-wrap.ts, wrapped = nonce(12) || ciphertext || tag(16), the nonce already in
-// place (the caller draws it). No state is kept: the key schedule lives in a context made, used, cleansed and freed
-// inside the call. One call instead of five through node:crypto, and no views to cut on the JavaScript side.
+// place (the caller draws it). Nothing is kept between calls but the context (below): each call sets its own key
+// and IV. One call instead of five through node:crypto, and no views to cut on the JavaScript side.
 static napi_value gcm_once(napi_env env, napi_callback_info info, int enc) {
   size_t argc = 4;
   napi_value argv[4];
@@ -317,9 +316,7 @@ static napi_value gcm_once(napi_env env, napi_callback_info info, int enc) {
   int reuse = inst != NULL && key.len == 32;
   state_t s = {.kind = KIND_GCM, .cipher = reuse ? inst->wrap256 : EVP_CIPHER_CTX_new()};
   CHECK(env, s.cipher != NULL, "gcmWrapOnce/gcmUnwrapOnce: out of memory");
-  const EVP_CIPHER *init_with = reuse && inst->wrap256_ready ? NULL : c;
-  ok = EVP_CipherInit_ex(s.cipher, init_with, NULL, key.data, NULL, enc) == 1;
-  if (reuse) inst->wrap256_ready = ok;
+  ok = EVP_CipherInit_ex(s.cipher, reuse ? NULL : c, NULL, key.data, NULL, enc) == 1;
   ok = ok && (enc ? gcm_run(&s, 1, &iv, &aad, plain, body.data, tag) : gcm_run(&s, 0, &iv, &aad, &body, out.data, tag));
   if (!reuse) EVP_CIPHER_CTX_free(s.cipher); // cleanses the key schedule
   CHECK(env, ok || !enc, "gcmWrapOnce: OpenSSL failed");
@@ -346,13 +343,16 @@ static napi_value state_free(napi_env env, napi_callback_info info) {
 }
 
 static napi_value init(napi_env env, napi_value exports) {
+  // Wraps fall back to a context per call if any of this fails.
   instance_t *inst = calloc(1, sizeof *inst);
-  if (inst != NULL && (inst->wrap256 = EVP_CIPHER_CTX_new()) != NULL &&
-      napi_set_instance_data(env, inst, finalize_instance, NULL) == napi_ok) {
-    // wraps reuse inst->wrap256
-  } else if (inst != NULL) {
-    EVP_CIPHER_CTX_free(inst->wrap256);
-    free(inst); // wraps fall back to a context per call
+  if (inst != NULL) {
+    inst->wrap256 = EVP_CIPHER_CTX_new();
+    if (inst->wrap256 == NULL ||
+        EVP_CipherInit_ex(inst->wrap256, EVP_aes_256_gcm(), NULL, NULL, NULL, 1) != 1 ||
+        napi_set_instance_data(env, inst, finalize_instance, NULL) != napi_ok) {
+      EVP_CIPHER_CTX_free(inst->wrap256);
+      free(inst);
+    }
   }
   napi_property_descriptor props[] = {
       {"cmCreate", NULL, cm_create, NULL, NULL, NULL, napi_default, NULL},

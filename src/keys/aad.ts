@@ -27,22 +27,22 @@
 //
 // `a>b` reads "a wrapped under b". Changing a string is a wire-format change: bump v1.
 
-/** Every AAD is ASCII (numbers, fixed words, a checked YYYY-MM): latin1 is its UTF-8, and Buffer.from is the
- * fastest way there (a group rekey builds tens of thousands). */
-const enc = { encode: (line: string): Uint8Array => Buffer.from(line, 'latin1') };
-
-function checkIds(ids: Record<string, number>): void {
-  for (const name in ids) {
-    const v = ids[name];
-    if (!Number.isInteger(v) || v! < 0 || v! > 0xffffffff)
-      throw new RangeError(`AAD: ${name} must be a u32, got ${v}`);
-  }
+/**
+ * Every AAD is ASCII (numbers, fixed words, a checked YYYY-MM): latin1 is its UTF-8, and Buffer.from is the
+ * fastest way there (a group rekey builds tens of thousands).
+ */
+function ascii(line: string): Uint8Array {
+  return Buffer.from(line, 'latin1');
 }
 
 /** One u32 check without building an object (the group AADs below are built tens of thousands of times a rekey). */
 function checkU32(name: string, v: number): void {
   if (!Number.isInteger(v) || v < 0 || v > 0xffffffff)
     throw new RangeError(`AAD: ${name} must be a u32, got ${v}`);
+}
+
+function checkIds(ids: Record<string, number>): void {
+  for (const name in ids) checkU32(name, ids[name]!);
 }
 
 const PERIOD = /^[0-9]{4}-(0[1-9]|1[0-2])$/;
@@ -54,7 +54,7 @@ function checkPeriod(period: string): void {
 export function aadServiceKeyForClient(clientId: number, serviceId: number, period: string): Uint8Array {
   checkIds({ clientId, serviceId });
   checkPeriod(period);
-  return enc.encode(`keycast/v1 sk>client client=${clientId} service=${serviceId} period=${period}`);
+  return ascii(`keycast/v1 sk>client client=${clientId} service=${serviceId} period=${period}`);
 }
 
 export function aadSegmentKeyUnderServiceKey(
@@ -66,7 +66,7 @@ export function aadSegmentKeyUnderServiceKey(
 ): Uint8Array {
   checkIds({ serviceId, programmeId, segment, epoch });
   checkPeriod(period);
-  return enc.encode(
+  return ascii(
     `keycast/v1 psk>sk service=${serviceId} period=${period} programme=${programmeId} segment=${segment} epoch=${epoch}`,
   );
 }
@@ -74,7 +74,7 @@ export function aadSegmentKeyUnderServiceKey(
 export function aadServiceKeyAtRest(serviceId: number, period: string): Uint8Array {
   checkIds({ serviceId });
   checkPeriod(period);
-  return enc.encode(`keycast/v1 sk>master service=${serviceId} period=${period}`);
+  return ascii(`keycast/v1 sk>master service=${serviceId} period=${period}`);
 }
 
 export function aadSegmentKeyForClient(
@@ -84,14 +84,14 @@ export function aadSegmentKeyForClient(
   epoch: number,
 ): Uint8Array {
   checkIds({ clientId, programmeId, segment, epoch });
-  return enc.encode(
+  return ascii(
     `keycast/v1 psk>client client=${clientId} programme=${programmeId} segment=${segment} epoch=${epoch}`,
   );
 }
 
 export function aadContentKeyForClient(clientId: number, programmeId: number, keyId: number): Uint8Array {
   checkIds({ clientId, programmeId, keyId });
-  return enc.encode(`keycast/v1 ck>client client=${clientId} programme=${programmeId} key=${keyId}`);
+  return ascii(`keycast/v1 ck>client client=${clientId} programme=${programmeId} key=${keyId}`);
 }
 
 export function aadContentKeyUnderSegmentKey(
@@ -101,29 +101,27 @@ export function aadContentKeyUnderSegmentKey(
   keyId: number,
 ): Uint8Array {
   checkIds({ programmeId, segment, epoch, keyId });
-  return enc.encode(
-    `keycast/v1 ck>psk programme=${programmeId} segment=${segment} epoch=${epoch} key=${keyId}`,
-  );
+  return ascii(`keycast/v1 ck>psk programme=${programmeId} segment=${segment} epoch=${epoch} key=${keyId}`);
 }
 
 export function aadClientKeyAtRest(clientId: number): Uint8Array {
   checkIds({ clientId });
-  return enc.encode(`keycast/v1 uk>master client=${clientId}`);
+  return ascii(`keycast/v1 uk>master client=${clientId}`);
 }
 
 export function aadSegmentKeyAtRest(programmeId: number, segment: number, epoch: number): Uint8Array {
   checkIds({ programmeId, segment, epoch });
-  return enc.encode(`keycast/v1 psk>master programme=${programmeId} segment=${segment} epoch=${epoch}`);
+  return ascii(`keycast/v1 psk>master programme=${programmeId} segment=${segment} epoch=${epoch}`);
 }
 
 export function aadContentKeyAtRest(programmeId: number, keyId: number): Uint8Array {
   checkIds({ programmeId, keyId });
-  return enc.encode(`keycast/v1 ck>master programme=${programmeId} key=${keyId}`);
+  return ascii(`keycast/v1 ck>master programme=${programmeId} key=${keyId}`);
 }
 
 export function aadMemberKeyForClient(clientId: number, programmeId: number): Uint8Array {
   checkIds({ clientId, programmeId });
-  return enc.encode(`keycast/v1 mk>client client=${clientId} programme=${programmeId}`);
+  return ascii(`keycast/v1 mk>client client=${clientId} programme=${programmeId}`);
 }
 
 export function aadGroupNodeKeyUnderMemberKey(
@@ -136,7 +134,7 @@ export function aadGroupNodeKeyUnderMemberKey(
   checkU32('nodeId', nodeId);
   checkU32('version', version);
   checkU32('memberId', memberId);
-  return enc.encode(
+  return ascii(
     `keycast/v1 gk>mk programme=${programmeId} node=${nodeId} version=${version} member=${memberId}`,
   );
 }
@@ -153,7 +151,7 @@ export function aadGroupNodeKeyUnderNodeKey(
   checkU32('version', version);
   checkU32('underNodeId', underNodeId);
   checkU32('underVersion', underVersion);
-  return enc.encode(
+  return ascii(
     `keycast/v1 gk>gk programme=${programmeId} node=${nodeId} version=${version} under=${underNodeId} under-version=${underVersion}`,
   );
 }
@@ -169,5 +167,5 @@ export function aadContentKeyUnderGroupKey(
   keyId: number,
 ): Uint8Array {
   checkIds({ programmeId, groupEpoch, keyId });
-  return enc.encode(`keycast/v1 ck>group programme=${programmeId} epoch=${groupEpoch} key=${keyId}`);
+  return ascii(`keycast/v1 ck>group programme=${programmeId} epoch=${groupEpoch} key=${keyId}`);
 }

@@ -1,5 +1,6 @@
 // The sender: MPEG-TS in → RTP/MP2T → SRTP under the current content key → multicast, with key rotation
 // every crypto period and the signed key messages on their own port as a carousel.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { asSsrc, type KeyId, type Ssrc } from '../ids.js';
 import { randomBytes } from '../crypto/random.js';
 import { RTP_PAYLOAD_TYPE_MP2T, MP2T_CLOCK_HZ, PCR_CLOCK_HZ } from '../packet/mpegts.js';
@@ -349,7 +350,7 @@ export class Sender {
             'no content key for a coming crypto period: asking again with backoff',
           );
         }
-        await sleep(delayMs, this.#closing.signal);
+        await sleep(delayMs, undefined, { signal: this.#closing.signal }); // rejects at close
         // The stream has moved on to a later period of the same segment (it stayed on an earlier key): this key
         // would never be used. The later period's request goes next.
         if (this.#period > period) throw new Error(`content key of period ${period} no longer needed`);
@@ -475,22 +476,6 @@ function randomUint32(): number {
 /** The RTP timestamp field of a packet this sender built (fixed 12-byte header). */
 function rtpTimestampOf(rtp: Uint8Array): number {
   return new DataView(rtp.buffer, rtp.byteOffset, 12).getUint32(4);
-}
-
-/** Resolves after `ms`; with a signal, rejects as soon as it aborts. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new Error('sender closed'));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(new Error('sender closed'));
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 function errorMessage(err: unknown): string {
